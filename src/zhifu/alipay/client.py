@@ -1,0 +1,483 @@
+"""The Alipay gateway client: one instance per app, keys loaded once, no globals, no I/O at init.
+
+Layering (after stripe-python): public API methods build ``biz_content`` and validate it, then
+:meth:`AlipayClient.execute` signs, POSTs, verifies the response and maps failures to
+:mod:`zhifu.alipay.errors`; the ``httpx`` transport underneath is injectable.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+import httpx
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from ..money import AmountError, format_amount, parse_amount
+from .certs import cert_sn, root_cert_sn
+from .errors import (
+    RETRYABLE_SUB_CODES,
+    AlipayBusinessError,
+    AlipayResponseError,
+    AlipayTimeoutError,
+    AlipayTransportError,
+    InvalidRequestError,
+)
+from .keys import KeySource, load_public_key
+from .results import (
+    CancelResult,
+    CloseResult,
+    PagePayRequest,
+    PrecreateResult,
+    RefundQueryResult,
+    RefundResult,
+    TradeQueryResult,
+)
+from .signing import Signer, SignType, Verifier, _codec, _MultiValue
+
+__all__ = [
+    "BEIJING",
+    "PRODUCTION_GATEWAY",
+    "SANDBOX_GATEWAY",
+    "AlipayClient",
+    "beijing_now",
+    "validate_out_trade_no",
+]
+
+PRODUCTION_GATEWAY = "https://openapi.alipay.com/gateway.do"
+SANDBOX_GATEWAY = "https://openapi-sandbox.dl.alipaydev.com/gateway.do"
+BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")  # China has no daylight saving time
+TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+_OUT_TRADE_NO = re.compile(r"[A-Za-z0-9_]{1,64}")
+_TIMEOUT_EXPRESS = re.compile(r"([1-9][0-9]*[mhd]|1c)")
+
+R = TypeVar("R")
+
+
+def beijing_now() -> datetime:
+    return datetime.now(BEIJING)
+
+
+def validate_out_trade_no(value: object, field: str = "out_trade_no") -> str:
+    """``out_trade_no``/``out_request_no``: 1-64 letters, digits or underscores."""
+    if not isinstance(value, str) or not _OUT_TRADE_NO.fullmatch(value):
+        raise InvalidRequestError(
+            f"{field} {value!r} is invalid: use 1-64 letters, digits or underscores"
+        )
+    return value
+
+
+def _amount(value: object, field: str) -> str:
+    try:
+        return format_amount(parse_amount(value, field=field))
+    except AmountError as exc:
+        raise InvalidRequestError(str(exc)) from None
+
+
+def _expiry(timeout_express: str | None, time_expire: datetime | str | None) -> dict[str, str]:
+    biz: dict[str, str] = {}
+    if timeout_express is not None:
+        if not _TIMEOUT_EXPRESS.fullmatch(timeout_express):
+            raise InvalidRequestError(
+                f"timeout_express {timeout_express!r} is invalid: use e.g. '90m', '2h', '15d' or '1c'"
+            )
+        biz["timeout_express"] = timeout_express
+    if time_expire is not None:
+        if isinstance(time_expire, datetime):
+            if time_expire.tzinfo is None:
+                raise InvalidRequestError("time_expire must be an aware datetime")
+            biz["time_expire"] = time_expire.astimezone(BEIJING).strftime(TIMESTAMP_FORMAT)
+        else:
+            try:
+                datetime.strptime(time_expire, TIMESTAMP_FORMAT)
+            except ValueError:
+                raise InvalidRequestError(
+                    f"time_expire {time_expire!r} is invalid: use 'YYYY-MM-DD HH:MM:SS'"
+                ) from None
+            biz["time_expire"] = time_expire
+    return biz
+
+
+def _trade_ref(out_trade_no: str | None, trade_no: str | None) -> dict[str, str]:
+    if not out_trade_no and not trade_no:
+        raise InvalidRequestError("give out_trade_no or trade_no")
+    ref: dict[str, str] = {}
+    if out_trade_no:
+        ref["out_trade_no"] = validate_out_trade_no(out_trade_no)
+    if trade_no:
+        if not re.fullmatch(r"[0-9A-Za-z_]{1,64}", trade_no):
+            raise InvalidRequestError(f"trade_no {trade_no!r} is invalid")
+        ref["trade_no"] = trade_no
+    return ref
+
+
+class AlipayClient:
+    """Client for one Alipay app against one gateway (production, sandbox or ``zhifu sandbox``)."""
+
+    def __init__(
+        self,
+        *,
+        app_id: str,
+        app_private_key: KeySource | rsa.RSAPrivateKey,
+        alipay_public_key: KeySource | rsa.RSAPublicKey,
+        gateway_url: str = PRODUCTION_GATEWAY,
+        seller_id: str | None = None,
+        sign_type: SignType = "RSA2",
+        charset: str = "utf-8",
+        notify_url: str | None = None,
+        return_url: str | None = None,
+        timeout: float | httpx.Timeout = 15.0,
+        transport: httpx.BaseTransport | None = None,
+        app_cert_sn: str | None = None,
+        alipay_root_cert_sn: str | None = None,
+    ) -> None:
+        if not isinstance(app_id, str) or not app_id.strip():
+            raise InvalidRequestError("app_id must be a non-empty string")
+        if not gateway_url.startswith(("http://", "https://")):
+            raise InvalidRequestError(f"gateway_url {gateway_url!r} is not an http(s) URL")
+        if charset.lower() not in ("utf-8", "gbk", "gb2312"):
+            raise InvalidRequestError(f"charset {charset!r}: use utf-8, gbk or gb2312")
+        self.app_id = app_id.strip()
+        self.gateway_url = gateway_url
+        self.seller_id = seller_id
+        self.charset = charset
+        self.notify_url = notify_url
+        self.return_url = return_url
+        self.app_cert_sn = app_cert_sn
+        self.alipay_root_cert_sn = alipay_root_cert_sn
+        self._signer = Signer(app_private_key, sign_type)
+        self._verifier = Verifier(alipay_public_key)
+        self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self._transport = transport
+        self._http: httpx.Client | None = None
+        self._http_lock = threading.Lock()
+
+    @classmethod
+    def from_certificates(
+        cls,
+        *,
+        app_id: str,
+        app_private_key: KeySource | rsa.RSAPrivateKey,
+        app_cert: KeySource,
+        alipay_public_cert: KeySource,
+        alipay_root_cert: KeySource,
+        **options: Any,
+    ) -> AlipayClient:
+        """Certificate mode: sends ``app_cert_sn`` and ``alipay_root_cert_sn`` with every call
+        and verifies with the public key inside Alipay's public-key certificate."""
+        return cls(
+            app_id=app_id,
+            app_private_key=app_private_key,
+            alipay_public_key=load_public_key(alipay_public_cert),
+            app_cert_sn=cert_sn(app_cert),
+            alipay_root_cert_sn=root_cert_sn(alipay_root_cert),
+            **options,
+        )
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    @property
+    def sign_type(self) -> SignType:
+        return self._signer.sign_type
+
+    def _client(self) -> httpx.Client:
+        with self._http_lock:
+            if self._http is None:
+                self._http = httpx.Client(timeout=self._timeout, transport=self._transport)
+            return self._http
+
+    def close_connections(self) -> None:
+        with self._http_lock:
+            if self._http is not None:
+                self._http.close()
+                self._http = None
+
+    def _system_params(self, method: str, extra: Mapping[str, str | None]) -> dict[str, str]:
+        params = {
+            "app_id": self.app_id,
+            "method": method,
+            "format": "JSON",
+            "charset": self.charset,
+            "sign_type": self.sign_type,
+            "timestamp": beijing_now().strftime(TIMESTAMP_FORMAT),
+            "version": "1.0",
+        }
+        if self.app_cert_sn:
+            params["app_cert_sn"] = self.app_cert_sn
+        if self.alipay_root_cert_sn:
+            params["alipay_root_cert_sn"] = self.alipay_root_cert_sn
+        params.update({k: v for k, v in extra.items() if v})
+        return params
+
+    def sign_request(
+        self, method: str, biz_content: Mapping[str, Any], **extra: str | None
+    ) -> dict[str, str]:
+        """All parameters of a request, ``sign`` included. ``biz_content`` is not changed."""
+        params = self._system_params(method, extra)
+        params["biz_content"] = json.dumps(biz_content, ensure_ascii=False, separators=(",", ":"))
+        params["sign"] = self._signer.sign(
+            "&".join(f"{k}={params[k]}" for k in sorted(params) if params[k]),
+            _codec(self.charset),
+        )
+        return params
+
+    def execute(
+        self, method: str, biz_content: Mapping[str, Any], **extra: str | None
+    ) -> dict[str, Any]:
+        """Call a server API; return the verified response node of a successful call.
+
+        Raises :class:`AlipayTransportError` if the call did not complete,
+        :class:`SignatureError` if the response signature fails, and
+        :class:`AlipayBusinessError` for any code other than ``10000``.
+        """
+        params = self.sign_request(method, biz_content, **extra)
+        biz = params.pop("biz_content")
+        separator = "&" if "?" in self.gateway_url else "?"
+        url = self.gateway_url + separator + urlencode(params, encoding=_codec(self.charset))
+        body = urlencode({"biz_content": biz}, encoding=_codec(self.charset))
+        headers = {"Content-Type": f"application/x-www-form-urlencoded;charset={self.charset}"}
+        try:
+            response = self._client().post(url, content=body.encode("ascii"), headers=headers)
+        except httpx.TimeoutException as exc:
+            raise AlipayTimeoutError(
+                f"timed out calling the gateway ({exc})", method=method
+            ) from None
+        except httpx.TransportError as exc:
+            raise AlipayTransportError(f"cannot reach the gateway ({exc})", method=method) from None
+        if response.status_code != 200:
+            raise AlipayResponseError(
+                f"gateway answered HTTP {response.status_code}",
+                method=method,
+                retryable=response.status_code >= 500,
+            )
+        try:
+            text = response.content.decode(_codec(self.charset))
+        except UnicodeDecodeError:
+            raise AlipayResponseError("response is not valid text", method=method) from None
+        verified = self._verifier.verify_response(text, method)
+        data = verified.data
+        code = str(data.get("code", ""))
+        if code != "10000":
+            sub_code = str(data.get("sub_code", "")) or None
+            retryable = code == "20000" or sub_code in RETRYABLE_SUB_CODES
+            if method == "alipay.trade.precreate" and sub_code != "isp.unknow-error":
+                retryable = False  # Alipay: after SYSTEM_ERROR, precreate with a new out_trade_no
+            raise AlipayBusinessError(
+                "Alipay refused the request" if verified.signed else "Alipay refused (unsigned)",
+                method=method,
+                code=code or None,
+                msg=str(data.get("msg", "")) or None,
+                sub_code=sub_code,
+                sub_msg=str(data.get("sub_msg", "")) or None,
+                retryable=retryable,
+            )
+        return data
+
+    # -- notifications and returns ------------------------------------------------------------
+
+    def verify_notification(self, params: Mapping[str, Any] | _MultiValue) -> dict[str, str]:
+        """Verify an asynchronous notification (or a return redirect's query parameters) and
+        return a fresh ``{str: str}``. Raises :class:`SignatureError`; never mutates ``params``.
+
+        This checks the signature only: the caller still checks app_id, seller_id,
+        out_trade_no and total_amount against its own order.
+        """
+        return self._verifier.verify_notification(params)
+
+    verify_return = verify_notification
+
+    # -- page payments ------------------------------------------------------------------------
+
+    def _page(
+        self,
+        method: str,
+        product_code: str,
+        *,
+        out_trade_no: str,
+        total_amount: Decimal | str,
+        subject: str,
+        return_url: str | None,
+        notify_url: str | None,
+        timeout_express: str | None,
+        time_expire: datetime | str | None,
+        body: str | None,
+        passback_params: str | None,
+        extra: Mapping[str, Any],
+    ) -> PagePayRequest:
+        biz: dict[str, Any] = {
+            "out_trade_no": validate_out_trade_no(out_trade_no),
+            "total_amount": _amount(total_amount, "total_amount"),
+            "subject": _subject(subject),
+            "product_code": product_code,
+        }
+        if body:
+            biz["body"] = body
+        if passback_params:
+            biz["passback_params"] = passback_params
+        biz.update(_expiry(timeout_express, time_expire))
+        biz.update(extra)
+        params = self.sign_request(
+            method,
+            biz,
+            notify_url=notify_url or self.notify_url,
+            return_url=return_url or self.return_url,
+        )
+        return PagePayRequest(method, self.gateway_url, params, biz["out_trade_no"])
+
+    def page_pay(
+        self,
+        *,
+        out_trade_no: str,
+        total_amount: Decimal | str,
+        subject: str,
+        return_url: str | None = None,
+        notify_url: str | None = None,
+        timeout_express: str | None = None,
+        time_expire: datetime | str | None = None,
+        body: str | None = None,
+        passback_params: str | None = None,
+        **extra: Any,
+    ) -> PagePayRequest:
+        """电脑网站支付 (``alipay.trade.page.pay``): a signed URL / form for the browser."""
+        return self._page(
+            "alipay.trade.page.pay",
+            "FAST_INSTANT_TRADE_PAY",
+            out_trade_no=out_trade_no,
+            total_amount=total_amount,
+            subject=subject,
+            return_url=return_url,
+            notify_url=notify_url,
+            timeout_express=timeout_express,
+            time_expire=time_expire,
+            body=body,
+            passback_params=passback_params,
+            extra=extra,
+        )
+
+    def wap_pay(
+        self,
+        *,
+        out_trade_no: str,
+        total_amount: Decimal | str,
+        subject: str,
+        quit_url: str | None = None,
+        return_url: str | None = None,
+        notify_url: str | None = None,
+        timeout_express: str | None = None,
+        time_expire: datetime | str | None = None,
+        body: str | None = None,
+        passback_params: str | None = None,
+        **extra: Any,
+    ) -> PagePayRequest:
+        """手机网站支付 (``alipay.trade.wap.pay``, product ``QUICK_WAP_WAY``)."""
+        if quit_url:
+            extra["quit_url"] = quit_url
+        return self._page(
+            "alipay.trade.wap.pay",
+            "QUICK_WAP_WAY",
+            out_trade_no=out_trade_no,
+            total_amount=total_amount,
+            subject=subject,
+            return_url=return_url,
+            notify_url=notify_url,
+            timeout_express=timeout_express,
+            time_expire=time_expire,
+            body=body,
+            passback_params=passback_params,
+            extra=extra,
+        )
+
+    # -- server APIs --------------------------------------------------------------------------
+
+    def precreate(
+        self,
+        *,
+        out_trade_no: str,
+        total_amount: Decimal | str,
+        subject: str,
+        notify_url: str | None = None,
+        timeout_express: str | None = None,
+        time_expire: datetime | str | None = None,
+        body: str | None = None,
+        **extra: Any,
+    ) -> PrecreateResult:
+        """当面付 (``alipay.trade.precreate``): a QR code for the buyer to scan."""
+        biz: dict[str, Any] = {
+            "out_trade_no": validate_out_trade_no(out_trade_no),
+            "total_amount": _amount(total_amount, "total_amount"),
+            "subject": _subject(subject),
+        }
+        if body:
+            biz["body"] = body
+        if self.seller_id:
+            biz["seller_id"] = self.seller_id
+        biz.update(_expiry(timeout_express, time_expire))
+        biz.update(extra)
+        raw = self.execute("alipay.trade.precreate", biz, notify_url=notify_url or self.notify_url)
+        return PrecreateResult.from_raw(raw)
+
+    def query(
+        self, *, out_trade_no: str | None = None, trade_no: str | None = None
+    ) -> TradeQueryResult:
+        """``alipay.trade.query``. ``ACQ.TRADE_NOT_EXIST`` raises :class:`AlipayBusinessError`."""
+        raw = self.execute("alipay.trade.query", _trade_ref(out_trade_no, trade_no))
+        return TradeQueryResult.from_raw(raw)
+
+    def close(self, *, out_trade_no: str | None = None, trade_no: str | None = None) -> CloseResult:
+        """``alipay.trade.close``: close an unpaid trade."""
+        raw = self.execute("alipay.trade.close", _trade_ref(out_trade_no, trade_no))
+        return CloseResult.from_raw(raw)
+
+    def cancel(
+        self, *, out_trade_no: str | None = None, trade_no: str | None = None
+    ) -> CancelResult:
+        """``alipay.trade.cancel``: close if unpaid, refund if paid (face-to-face payments)."""
+        raw = self.execute("alipay.trade.cancel", _trade_ref(out_trade_no, trade_no))
+        return CancelResult.from_raw(raw)
+
+    def refund(
+        self,
+        *,
+        refund_amount: Decimal | str,
+        out_request_no: str,
+        out_trade_no: str | None = None,
+        trade_no: str | None = None,
+        refund_reason: str | None = None,
+    ) -> RefundResult:
+        """``alipay.trade.refund``. Idempotent per ``out_request_no``: retry a refund whose
+        outcome is unknown with the same number (``fund_change`` tells whether money moved)."""
+        biz: dict[str, Any] = _trade_ref(out_trade_no, trade_no)
+        biz["refund_amount"] = _amount(refund_amount, "refund_amount")
+        biz["out_request_no"] = validate_out_trade_no(out_request_no, "out_request_no")
+        if refund_reason:
+            biz["refund_reason"] = refund_reason[:256]
+        raw = self.execute("alipay.trade.refund", biz)
+        return RefundResult.from_raw(raw)
+
+    def refund_query(
+        self,
+        *,
+        out_request_no: str,
+        out_trade_no: str | None = None,
+        trade_no: str | None = None,
+    ) -> RefundQueryResult:
+        """``alipay.trade.fastpay.refund.query``; see :attr:`RefundQueryResult.succeeded`."""
+        biz: dict[str, Any] = _trade_ref(out_trade_no, trade_no)
+        biz["out_request_no"] = validate_out_trade_no(out_request_no, "out_request_no")
+        raw = self.execute("alipay.trade.fastpay.refund.query", biz)
+        return RefundQueryResult.from_raw(raw)
+
+
+def _subject(subject: object) -> str:
+    if not isinstance(subject, str) or not subject.strip():
+        raise InvalidRequestError("subject must be a non-empty string")
+    if len(subject) > 256:
+        raise InvalidRequestError(f"subject is {len(subject)} characters; Alipay allows 256")
+    return subject

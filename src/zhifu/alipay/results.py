@@ -1,0 +1,192 @@
+"""Typed results of the gateway APIs. ``raw`` keeps Alipay's whole response node."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlencode
+
+from ..money import AmountError, parse_money
+
+__all__ = [
+    "CancelResult",
+    "CloseResult",
+    "PagePayRequest",
+    "PrecreateResult",
+    "RefundQueryResult",
+    "RefundResult",
+    "TradeQueryResult",
+]
+
+
+def _money(raw: dict[str, Any], key: str) -> Decimal | None:
+    value = raw.get(key)
+    if value in (None, ""):
+        return None
+    try:
+        return parse_money(str(value), field=key)
+    except AmountError:
+        return None
+
+
+def _str(raw: dict[str, Any], key: str) -> str:
+    value = raw.get(key)
+    return "" if value is None else str(value)
+
+
+@dataclass(frozen=True)
+class PagePayRequest:
+    """A signed page-pay or wap-pay request for the buyer's browser."""
+
+    method: str
+    gateway_url: str
+    params: dict[str, str]
+    out_trade_no: str
+
+    def _join(self, query: dict[str, str]) -> str:
+        separator = "&" if "?" in self.gateway_url else "?"
+        return self.gateway_url + separator + urlencode(query)
+
+    @property
+    def url(self) -> str:
+        """A GET URL carrying every parameter, ``sign`` included."""
+        return self._join(self.params)
+
+    def form_html(self) -> str:
+        """An auto-submitting POST form, as the official SDKs' ``pageExecute`` builds it:
+        system parameters and ``sign`` in the action URL, ``biz_content`` in the body."""
+        system = {k: v for k, v in self.params.items() if k != "biz_content"}
+        action = html.escape(self._join(system), quote=True)
+        biz = html.escape(self.params.get("biz_content", ""), quote=True)
+        return (
+            f'<form id="alipaysubmit" name="alipaysubmit" action="{action}" method="POST">'
+            f'<input type="hidden" name="biz_content" value="{biz}">'
+            '<input type="submit" value="ok" style="display:none"></form>'
+            "<script>document.forms['alipaysubmit'].submit();</script>"
+        )
+
+
+@dataclass(frozen=True)
+class PrecreateResult:
+    out_trade_no: str
+    qr_code: str
+    raw: dict[str, Any] = field(repr=False)
+
+    @classmethod
+    def from_raw(cls, raw: dict[str, Any]) -> PrecreateResult:
+        return cls(_str(raw, "out_trade_no"), _str(raw, "qr_code"), raw)
+
+
+@dataclass(frozen=True)
+class TradeQueryResult:
+    out_trade_no: str
+    trade_no: str
+    trade_status: str
+    total_amount: Decimal | None
+    buyer_pay_amount: Decimal | None
+    receipt_amount: Decimal | None
+    buyer_user_id: str
+    buyer_logon_id: str
+    send_pay_date: str
+    raw: dict[str, Any] = field(repr=False)
+
+    @property
+    def is_paid(self) -> bool:
+        return self.trade_status in ("TRADE_SUCCESS", "TRADE_FINISHED")
+
+    @classmethod
+    def from_raw(cls, raw: dict[str, Any]) -> TradeQueryResult:
+        return cls(
+            out_trade_no=_str(raw, "out_trade_no"),
+            trade_no=_str(raw, "trade_no"),
+            trade_status=_str(raw, "trade_status"),
+            total_amount=_money(raw, "total_amount"),
+            buyer_pay_amount=_money(raw, "buyer_pay_amount"),
+            receipt_amount=_money(raw, "receipt_amount"),
+            buyer_user_id=_str(raw, "buyer_user_id"),
+            buyer_logon_id=_str(raw, "buyer_logon_id"),
+            send_pay_date=_str(raw, "send_pay_date"),
+            raw=raw,
+        )
+
+
+@dataclass(frozen=True)
+class CloseResult:
+    out_trade_no: str
+    trade_no: str
+    raw: dict[str, Any] = field(repr=False)
+
+    @classmethod
+    def from_raw(cls, raw: dict[str, Any]) -> CloseResult:
+        return cls(_str(raw, "out_trade_no"), _str(raw, "trade_no"), raw)
+
+
+@dataclass(frozen=True)
+class CancelResult:
+    out_trade_no: str
+    trade_no: str
+    action: str  # "close" (unpaid trade closed) or "refund" (paid trade refunded)
+    retry_flag: bool
+    raw: dict[str, Any] = field(repr=False)
+
+    @classmethod
+    def from_raw(cls, raw: dict[str, Any]) -> CancelResult:
+        return cls(
+            _str(raw, "out_trade_no"),
+            _str(raw, "trade_no"),
+            _str(raw, "action"),
+            _str(raw, "retry_flag") == "Y",
+            raw,
+        )
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    out_trade_no: str
+    trade_no: str
+    fund_change: bool  # money moved by this very call (False for an idempotent repeat)
+    refund_fee: Decimal | None  # total refunded on the trade so far
+    gmt_refund_pay: str
+    raw: dict[str, Any] = field(repr=False)
+
+    @classmethod
+    def from_raw(cls, raw: dict[str, Any]) -> RefundResult:
+        return cls(
+            _str(raw, "out_trade_no"),
+            _str(raw, "trade_no"),
+            _str(raw, "fund_change") == "Y",
+            _money(raw, "refund_fee"),
+            _str(raw, "gmt_refund_pay"),
+            raw,
+        )
+
+
+@dataclass(frozen=True)
+class RefundQueryResult:
+    out_trade_no: str
+    trade_no: str
+    out_request_no: str
+    refund_amount: Decimal | None
+    total_amount: Decimal | None
+    refund_status: str
+    raw: dict[str, Any] = field(repr=False)
+
+    @property
+    def succeeded(self) -> bool:
+        """Alipay's rule: the refund happened iff data came back and the status is empty or
+        REFUND_SUCCESS. Otherwise retry the refund with the same ``out_request_no``."""
+        return self.refund_amount is not None and self.refund_status in ("", "REFUND_SUCCESS")
+
+    @classmethod
+    def from_raw(cls, raw: dict[str, Any]) -> RefundQueryResult:
+        return cls(
+            _str(raw, "out_trade_no"),
+            _str(raw, "trade_no"),
+            _str(raw, "out_request_no"),
+            _money(raw, "refund_amount"),
+            _money(raw, "total_amount"),
+            _str(raw, "refund_status"),
+            raw,
+        )
