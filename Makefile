@@ -29,8 +29,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Two runs: Zhifu's own suite (tests/, settings tests.settings) and the demo site's (demo/tests/).
 pytest: $(STAMP) chromium
-	$(BIN)/pytest
+	$(BIN)/pytest tests
+	if [ -d demo/tests ]; then $(BIN)/pytest demo/tests --ds=demo_site.settings; fi
 
 test: lint typecheck pytest
 
