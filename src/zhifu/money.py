@@ -6,6 +6,7 @@ fen. Floats are refused everywhere: ``0.1 + 0.2`` is not an amount anyone should
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 
 __all__ = [
@@ -24,6 +25,11 @@ CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 MIN_AMOUNT = Decimal("0.01")
 MAX_AMOUNT = Decimal("100000000.00")
+
+
+# ASCII digits only: Decimal() would also take "1_000", "١٢" (Arabic-Indic digits) or " 1e2 ".
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
+_SPECIAL = re.compile(r"[+-]?(?:nan|snan|inf|infinity)", re.IGNORECASE)
 
 
 class AmountError(ValueError):
@@ -49,9 +55,13 @@ def parse_money(value: object, *, field: str = "amount") -> Decimal:
         text = value.strip()
         if not text:
             raise AmountError(f"{field}: empty string is not an amount")
+        if _SPECIAL.fullmatch(text):
+            raise AmountError(f"{field}: {value!r} is not a finite number")
+        if not _NUMBER.fullmatch(text):
+            raise AmountError(f"{field}: {value!r} is not a number")
         try:
             number = Decimal(text)
-        except InvalidOperation:
+        except InvalidOperation:  # pragma: no cover - the pattern admits only valid numbers
             raise AmountError(f"{field}: {value!r} is not a number") from None
     else:
         raise AmountError(f"{field}: {type(value).__name__} is not an amount")
@@ -59,11 +69,12 @@ def parse_money(value: object, *, field: str = "amount") -> Decimal:
         raise AmountError(f"{field}: {value!r} is not a finite number")
     if number < 0 or (number == 0 and number.is_signed()):
         raise AmountError(f"{field}: {value!r} is negative")
-    exponent = number.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -2 and number != number.quantize(CENT):
-        raise AmountError(f"{field}: {value!r} has more than two decimal places")
+    # The range check comes before quantize(): quantizing a huge value raises InvalidOperation.
     if number > MAX_AMOUNT:
         raise AmountError(f"{field}: {value!r} is above the maximum of {MAX_AMOUNT}")
+    # Trailing zeros are fine ("12.300" is 12.30); a non-zero third decimal is not.
+    if number != number.quantize(CENT):
+        raise AmountError(f"{field}: {value!r} has more than two decimal places")
     return number.quantize(CENT)
 
 
@@ -82,7 +93,7 @@ def format_amount(value: Decimal) -> str:
 
 def to_fen(value: Decimal) -> int:
     """Yuan to integer fen: ``Decimal("12.30")`` -> ``1230``."""
-    return int(parse_money(value) * 100)
+    return int(parse_money(value).scaleb(2))
 
 
 def from_fen(fen: int) -> Decimal:
@@ -91,4 +102,4 @@ def from_fen(fen: int) -> Decimal:
         raise AmountError(f"fen: {fen!r} is not an integer")
     if fen < 0:
         raise AmountError(f"fen: {fen!r} is negative")
-    return parse_money(Decimal(fen) / 100)
+    return parse_money(Decimal(fen).scaleb(-2))

@@ -39,7 +39,7 @@ from .results import (
     RefundResult,
     TradeQueryResult,
 )
-from .signing import Signer, SignType, Verifier, _codec, _MultiValue
+from .signing import Signer, SignType, Verifier, _codec, _MultiValue, request_content
 
 __all__ = [
     "BEIJING",
@@ -55,7 +55,23 @@ SANDBOX_GATEWAY = "https://openapi-sandbox.dl.alipaydev.com/gateway.do"
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")  # China has no daylight saving time
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
 
-_OUT_TRADE_NO = re.compile(r"[A-Za-z0-9_]{1,64}")
+_OUT_TRADE_NO = re.compile(r"[A-Za-z0-9_]{1,64}", re.ASCII)
+# Parameters the client sets itself; ``extra`` may not override them.
+_RESERVED = frozenset(
+    {
+        "app_id",
+        "method",
+        "format",
+        "charset",
+        "sign_type",
+        "sign",
+        "timestamp",
+        "version",
+        "biz_content",
+        "app_cert_sn",
+        "alipay_root_cert_sn",
+    }
+)
 _TIMEOUT_EXPRESS = re.compile(r"([1-9][0-9]*[mhd]|1c)")
 
 R = TypeVar("R")
@@ -137,12 +153,13 @@ class AlipayClient:
         transport: httpx.BaseTransport | None = None,
         app_cert_sn: str | None = None,
         alipay_root_cert_sn: str | None = None,
+        alipay_cert_sn: str | None = None,
     ) -> None:
         if not isinstance(app_id, str) or not app_id.strip():
             raise InvalidRequestError("app_id must be a non-empty string")
         if not gateway_url.startswith(("http://", "https://")):
             raise InvalidRequestError(f"gateway_url {gateway_url!r} is not an http(s) URL")
-        if charset.lower() not in ("utf-8", "gbk", "gb2312"):
+        if not isinstance(charset, str) or charset.lower() not in ("utf-8", "gbk", "gb2312"):
             raise InvalidRequestError(f"charset {charset!r}: use utf-8, gbk or gb2312")
         self.app_id = app_id.strip()
         self.gateway_url = gateway_url
@@ -152,6 +169,7 @@ class AlipayClient:
         self.return_url = return_url
         self.app_cert_sn = app_cert_sn
         self.alipay_root_cert_sn = alipay_root_cert_sn
+        self.alipay_cert_sn = alipay_cert_sn
         self._signer = Signer(app_private_key, sign_type)
         self._verifier = Verifier(alipay_public_key)
         self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
@@ -178,6 +196,7 @@ class AlipayClient:
             alipay_public_key=load_public_key(alipay_public_cert),
             app_cert_sn=cert_sn(app_cert),
             alipay_root_cert_sn=root_cert_sn(alipay_root_cert),
+            alipay_cert_sn=cert_sn(alipay_public_cert),
             **options,
         )
 
@@ -213,7 +232,11 @@ class AlipayClient:
             params["app_cert_sn"] = self.app_cert_sn
         if self.alipay_root_cert_sn:
             params["alipay_root_cert_sn"] = self.alipay_root_cert_sn
-        params.update({k: v for k, v in extra.items() if v})
+        for key, value in extra.items():
+            if key in _RESERVED:
+                raise InvalidRequestError(f"{key!r} is set by the client and cannot be overridden")
+            if value:
+                params[key] = value
         return params
 
     def sign_request(
@@ -222,10 +245,7 @@ class AlipayClient:
         """All parameters of a request, ``sign`` included. ``biz_content`` is not changed."""
         params = self._system_params(method, extra)
         params["biz_content"] = json.dumps(biz_content, ensure_ascii=False, separators=(",", ":"))
-        params["sign"] = self._signer.sign(
-            "&".join(f"{k}={params[k]}" for k in sorted(params) if params[k]),
-            _codec(self.charset),
-        )
+        params["sign"] = self._signer.sign(request_content(params), self.charset)
         return params
 
     def execute(
@@ -257,11 +277,13 @@ class AlipayClient:
                 method=method,
                 retryable=response.status_code >= 500,
             )
-        try:
-            text = response.content.decode(_codec(self.charset))
-        except UnicodeDecodeError:
-            raise AlipayResponseError("response is not valid text", method=method) from None
-        verified = self._verifier.verify_response(text, method)
+        verified = self._verifier.verify_response(
+            response.content,
+            method,
+            sign_type=self.sign_type,
+            charset=self.charset,
+            expected_cert_sn=self.alipay_cert_sn,
+        )
         data = verified.data
         code = str(data.get("code", ""))
         if code != "10000":
@@ -329,7 +351,9 @@ class AlipayClient:
             notify_url=notify_url or self.notify_url,
             return_url=return_url or self.return_url,
         )
-        return PagePayRequest(method, self.gateway_url, params, biz["out_trade_no"])
+        return PagePayRequest(
+            method, self.gateway_url, params, biz["out_trade_no"], charset=self.charset
+        )
 
     def page_pay(
         self,

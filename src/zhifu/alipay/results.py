@@ -44,10 +44,12 @@ class PagePayRequest:
     gateway_url: str
     params: dict[str, str]
     out_trade_no: str
+    charset: str = "utf-8"
 
     def _join(self, query: dict[str, str]) -> str:
         separator = "&" if "?" in self.gateway_url else "?"
-        return self.gateway_url + separator + urlencode(query)
+        codec = "gb18030" if self.charset.lower() in ("gbk", "gb2312") else self.charset
+        return self.gateway_url + separator + urlencode(query, encoding=codec)
 
     @property
     def url(self) -> str:
@@ -61,7 +63,8 @@ class PagePayRequest:
         action = html.escape(self._join(system), quote=True)
         biz = html.escape(self.params.get("biz_content", ""), quote=True)
         return (
-            f'<form id="alipaysubmit" name="alipaysubmit" action="{action}" method="POST">'
+            f'<form id="alipaysubmit" name="alipaysubmit" action="{action}" method="POST"'
+            f' accept-charset="{html.escape(self.charset, quote=True)}">'
             f'<input type="hidden" name="biz_content" value="{biz}">'
             '<input type="submit" value="ok" style="display:none"></form>'
             "<script>document.forms['alipaysubmit'].submit();</script>"

@@ -38,12 +38,36 @@ SignType = Literal["RSA2", "RSA"]
 SIGN_TYPES: tuple[SignType, ...] = ("RSA2", "RSA")
 
 
+# Created once: padding and hash objects are immutable and cost a few microseconds per call.
+_PADDING = padding.PKCS1v15()
+_HASHES: dict[str, hashes.HashAlgorithm] = {
+    "RSA2": hashes.SHA256(),
+    "RSA": hashes.SHA1(),  # noqa: S303 - Alipay's legacy "RSA" sign type is SHA1withRSA
+}
+
+
 def _hash_for(sign_type: str) -> hashes.HashAlgorithm:
-    if sign_type == "RSA2":
-        return hashes.SHA256()
-    if sign_type == "RSA":
-        return hashes.SHA1()  # noqa: S303 - Alipay's legacy "RSA" sign type is SHA1withRSA
-    raise SignatureError(f"unsupported sign_type {sign_type!r}; expected RSA2 or RSA")
+    try:
+        return _HASHES[sign_type]
+    except (KeyError, TypeError):
+        raise SignatureError(f"unsupported sign_type {sign_type!r}; expected RSA2 or RSA") from None
+
+
+def _codec(charset: str) -> str:
+    """The Python codec for an Alipay ``charset`` (GBK/GB2312 as their superset GB18030)."""
+    lowered = charset.strip().lower()
+    return "gb18030" if lowered in {"gbk", "gb2312"} else lowered
+
+
+def _encode(content: str | bytes, charset: str) -> bytes:
+    if isinstance(content, bytes):
+        return content
+    try:
+        return content.encode(_codec(charset))
+    except LookupError:
+        raise SignatureError(f"unknown charset {charset!r}") from None
+    except UnicodeEncodeError:
+        raise SignatureError(f"the content cannot be encoded as {charset}") from None
 
 
 class _MultiValue(Protocol):
@@ -59,9 +83,10 @@ def flatten_params(params: Mapping[str, Any] | _MultiValue) -> dict[str, str]:
     items: Iterable[tuple[str, Any]]
     if hasattr(params, "lists"):
         items = params.lists()
-    else:
-        assert isinstance(params, Mapping)
+    elif isinstance(params, Mapping):
         items = params.items()
+    else:
+        raise SignatureError(f"parameters must be a mapping, not {type(params).__name__}")
     flat: dict[str, str] = {}
     for key, value in items:
         if isinstance(value, list | tuple):
@@ -100,13 +125,14 @@ class Signer:
     """Signs with one private key, loaded once."""
 
     def __init__(self, private_key: KeySource | rsa.RSAPrivateKey, sign_type: SignType = "RSA2"):
-        self._key = load_private_key(private_key)
         self._hash = _hash_for(sign_type)
+        self._key = load_private_key(private_key)
+        self._sign = self._key.sign
         self.sign_type: SignType = sign_type
 
     def sign(self, content: str | bytes, charset: str = "utf-8") -> str:
-        data = content.encode(charset) if isinstance(content, str) else content
-        signature = self._key.sign(data, padding.PKCS1v15(), self._hash)
+        """Base64 signature of ``content`` (a string is encoded in ``charset`` first)."""
+        signature = self._sign(_encode(content, charset), _PADDING, self._hash)
         return base64.b64encode(signature).decode("ascii")
 
     def sign_params(self, params: Mapping[str, str], charset: str = "utf-8") -> str:
@@ -138,19 +164,30 @@ class Verifier:
 
     def __init__(self, public_key: KeySource | rsa.RSAPublicKey):
         self._key = load_public_key(public_key)
+        self._verify = self._key.verify
+
+    @property
+    def public_key(self) -> rsa.RSAPublicKey:
+        return self._key
 
     def verify(
         self, content: str | bytes, sign: str, sign_type: str = "RSA2", charset: str = "utf-8"
     ) -> bool:
-        """True if ``sign`` (base64) is a valid signature of ``content``."""
+        """True if ``sign`` (standard base64) is a valid signature of ``content``.
+
+        Never raises for a bad signature or bad base64 (``False``); raises ``SignatureError``
+        only for an unknown ``sign_type`` or ``charset``.
+        """
         algorithm = _hash_for(sign_type)
+        data = _encode(content, charset)
+        if not isinstance(sign, str | bytes):
+            return False
         try:
             signature = base64.b64decode(sign, validate=True)
         except (binascii.Error, ValueError):
             return False
-        data = content.encode(charset) if isinstance(content, str) else content
         try:
-            self._key.verify(signature, data, padding.PKCS1v15(), algorithm)
+            self._verify(signature, data, _PADDING, algorithm)
         except InvalidSignature:
             return False
         return True
@@ -169,91 +206,147 @@ class Verifier:
         sign_type = flat.get("sign_type") or "RSA2"
         charset = flat.get("charset") or "utf-8"
         if sign_type not in SIGN_TYPES:
-            raise SignatureError(f"unsupported sign_type {sign_type!r}")
+            raise SignatureError(f"unsupported sign_type {sign_type!r}; expected RSA2 or RSA")
         for keep in (False, True):
+            if keep and "sign_type" not in flat:
+                break  # the second variant would be the same string
             if self.verify(
-                notification_content(flat, keep_sign_type=keep), sign, sign_type, _codec(charset)
+                notification_content(flat, keep_sign_type=keep), sign, sign_type, charset
             ):
                 return flat
         raise SignatureError("signature does not match the Alipay public key")
 
-    def verify_response(self, body: str | bytes, method: str) -> VerifiedResponse:
-        """Verify a synchronous gateway response over the raw bytes of its response node."""
-        node_name, raw_node, sign, cert_sn, data = extract_response(body, method)
-        if not sign:
+    def verify_response(
+        self,
+        body: str | bytes,
+        method: str,
+        *,
+        sign_type: str = "RSA2",
+        charset: str = "utf-8",
+        expected_cert_sn: str | None = None,
+    ) -> VerifiedResponse:
+        """Verify a synchronous gateway response over the raw bytes of its response node.
+
+        ``sign_type`` is the request's (Alipay answers with the same algorithm); ``charset``
+        decodes ``body`` if it is bytes and encodes the node again byte-for-byte. In certificate
+        mode give ``expected_cert_sn`` (the SN of the Alipay public-key certificate in use): a
+        response signed under another certificate is refused with a message saying so.
+        """
+        node_name, raw_node, sign, cert_sn, data = extract_response(body, method, charset=charset)
+        if sign is None or sign == "":
             # Some gateway errors are unsigned (isv.invalid-app-id); they can never be results.
             if data.get("code") == "10000":
                 raise SignatureError(
                     f"{node_name}: success response carries no signature", method=method
                 )
             return VerifiedResponse(node_name, data, raw_node, False, cert_sn)
-        if not self.verify(raw_node, sign):
+        if expected_cert_sn and cert_sn and cert_sn != expected_cert_sn:
+            raise SignatureError(
+                f"{node_name}: signed with Alipay certificate {cert_sn}, but the configured one "
+                f"is {expected_cert_sn}; download the new certificate "
+                "(alipay.open.app.alipaycert.download) and check it against the root",
+                method=method,
+            )
+        if not self.verify(raw_node, sign, sign_type, charset):
             # Alipay has escaped '/' as '\/'; the Java SDK retries with it unescaped.
-            if "\\/" not in raw_node or not self.verify(raw_node.replace("\\/", "/"), sign):
+            if "\\/" not in raw_node or not self.verify(
+                raw_node.replace("\\/", "/"), sign, sign_type, charset
+            ):
                 raise SignatureError(
                     f"{node_name}: response signature does not hold", method=method
                 )
         return VerifiedResponse(node_name, data, raw_node, True, cert_sn)
 
 
-def _codec(charset: str) -> str:
-    lowered = charset.lower()
-    return "gb18030" if lowered in {"gbk", "gb2312"} else lowered
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):
+        repeated = next(key for key in keys if keys.count(key) > 1)
+        raise _DuplicateKey(repeated)
+    return dict(pairs)
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+_WS = " \t\r\n"
 
 
 def _top_level_spans(text: str) -> list[tuple[str, int, int]]:
-    """(key, start, end) of each value of the top-level JSON object, aware of strings/escapes."""
-    spans: list[tuple[str, int, int]] = []
-    if not text.lstrip().startswith("{"):
-        raise ValueError("not a JSON object")
-    i = text.index("{") + 1
-    n = len(text)
+    """(key, start, end) of each member value of the top-level JSON object in ``text``.
+
+    ``text`` must already be known to be one valid JSON object; the scan relies on
+    ``json.JSONDecoder.raw_decode`` so braces and quotes inside strings are handled exactly.
+    """
     decoder = json.JSONDecoder()
-    while i < n:
-        while i < n and text[i] in " \t\r\n,":
+    spans: list[tuple[str, int, int]] = []
+    i = len(text) - len(text.lstrip(_WS)) + 1  # just after the opening brace
+    while True:
+        while text[i] in _WS:
             i += 1
-        if i >= n or text[i] == "}":
-            break
+        if text[i] == "}":
+            return spans
         key, i = decoder.raw_decode(text, i)
-        while text[i] in " \t\r\n":
+        while text[i] in _WS:
             i += 1
-        if text[i] != ":":
-            raise ValueError("expected ':'")
-        i += 1
-        while text[i] in " \t\r\n":
+        i += 1  # the colon
+        while text[i] in _WS:
             i += 1
         start = i
         _, i = decoder.raw_decode(text, i)
         spans.append((str(key), start, i))
-    return spans
+        while text[i] in _WS:
+            i += 1
+        if text[i] == ",":
+            i += 1
 
 
 def extract_response(
-    body: str | bytes, method: str
+    body: str | bytes, method: str, *, charset: str = "utf-8"
 ) -> tuple[str, str, str | None, str | None, dict[str, Any]]:
     """Split a gateway response into (node name, raw node text, sign, alipay_cert_sn, node data).
 
-    The node is ``<method with dots as underscores>_response`` or ``error_response``. A body in
-    which the node appears twice is refused (a classic signature-bypass trick).
+    The node is ``<method with dots as underscores>_response`` or ``error_response``; its raw
+    text is exactly as received (what Alipay signed). A body that is not one JSON object, or in
+    which any key appears twice at the top level or inside the node (a classic signature-bypass
+    trick: the verifier and the parser would read different copies) is refused.
     """
-    text = body.decode("utf-8") if isinstance(body, bytes) else body
+    if isinstance(body, bytes):
+        try:
+            text = body.decode(_codec(charset))
+        except (LookupError, UnicodeDecodeError):
+            raise AlipayResponseError(
+                f"response is not valid {charset} text", method=method
+            ) from None
+    else:
+        text = body
     expected = method.replace(".", "_") + "_response"
     try:
-        spans = _top_level_spans(text)
-    except (ValueError, IndexError):
-        raise AlipayResponseError("response is not a JSON object", method=method) from None
-    names = [key for key, _, _ in spans]
-    for name in set(names):
-        if names.count(name) > 1:
-            raise AlipayResponseError(f"response repeats the key {name!r}", method=method)
-    found = {key: text[start:end] for key, start, end in spans}
-    node_name = expected if expected in found else "error_response"
-    if node_name not in found:
+        whole = json.loads(text, object_pairs_hook=_reject_duplicates)
+    except _DuplicateKey as exc:
+        raise AlipayResponseError(f"response repeats the key {exc.key!r}", method=method) from None
+    except ValueError:
+        snippet = text[:80].replace("\n", " ")
+        raise AlipayResponseError(f"response is not JSON: {snippet!r}", method=method) from None
+    if not isinstance(whole, dict):
+        raise AlipayResponseError("response is not a JSON object", method=method)
+    found = {key: text[start:end] for key, start, end in _top_level_spans(text)}
+    if expected in found:
+        node_name = expected
+    elif "error_response" in found:
+        node_name = "error_response"
+    else:
         raise AlipayResponseError(f"response has no {expected!r} node", method=method)
-    raw_node = found[node_name]
-    data = json.loads(raw_node)
+    data = whole[node_name]
     if not isinstance(data, dict):
         raise AlipayResponseError(f"{node_name} is not an object", method=method)
-    sign = json.loads(found["sign"]) if "sign" in found else None
-    cert_sn = json.loads(found["alipay_cert_sn"]) if "alipay_cert_sn" in found else None
-    return node_name, raw_node, sign, cert_sn, data
+    sign = whole.get("sign")
+    cert_sn = whole.get("alipay_cert_sn")
+    if sign is not None and not isinstance(sign, str):
+        raise AlipayResponseError("'sign' is not a string", method=method)
+    if cert_sn is not None and not isinstance(cert_sn, str):
+        raise AlipayResponseError("'alipay_cert_sn' is not a string", method=method)
+    return node_name, found[node_name], sign, cert_sn, data
