@@ -1,0 +1,171 @@
+"""The sandbox as one WSGI application: routing, and the parts wired together."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.utils import redirect
+from werkzeug.wrappers import Request, Response
+
+from . import control_api
+from .accounts import (
+    ALIPAY_PUBLIC_KEY_FILE,
+    APP_PRIVATE_KEY_FILE,
+    APP_PUBLIC_KEY_FILE,
+    SANDBOX_JSON,
+    Accounts,
+)
+from .cashier import handle_cashier
+from .clock import Clock
+from .control_api import ApiError
+from .dashboard import handle_dashboard
+from .faults import Faults
+from .gateway import handle_gateway
+from .notifier import Notifier
+from .store import Store
+from .trades import Trades
+from .web import json_error
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+__all__ = ["Sandbox"]
+
+_RULES = [
+    Rule("/", endpoint="home"),
+    Rule("/gateway.do", endpoint="gateway", methods=["GET", "POST"]),
+    Rule("/cashier/<token>", endpoint="cashier", methods=["GET", "POST"]),
+    Rule("/sandbox/", endpoint="dashboard"),
+    Rule("/sandbox/api/info", endpoint="info"),
+    Rule("/sandbox/api/apps", endpoint="apps", methods=["GET", "POST"]),
+    Rule("/sandbox/api/trades", endpoint="trades"),
+    Rule("/sandbox/api/trades/<app_id>/<out_trade_no>", endpoint="trade"),
+    Rule("/sandbox/api/trades/<app_id>/<out_trade_no>/pay", endpoint="pay", methods=["POST"]),
+    Rule("/sandbox/api/notifications", endpoint="notifications"),
+    Rule("/sandbox/api/faults", endpoint="faults", methods=["GET", "POST"]),
+    Rule("/sandbox/api/clock", endpoint="clock", methods=["GET", "POST"]),
+    Rule("/sandbox/api/settings", endpoint="settings", methods=["GET", "POST"]),
+    Rule("/sandbox/api/buyers", endpoint="buyers"),
+    Rule("/sandbox/api/buyers/<login>", endpoint="buyer", methods=["POST"]),
+]
+
+
+class Sandbox:
+    """Everything one sandbox holds. Call :meth:`start` to run the notifier thread."""
+
+    def __init__(self, data_dir: Path, time_scale: float = 1.0) -> None:
+        self.data_dir = Path(data_dir)
+        self.store = Store(self.data_dir)
+        offset = float(self.store.get_meta("clock_offset") or 0.0)
+        self.clock = Clock(time_scale, offset)
+        self.accounts = Accounts(self.store, self.clock, self.data_dir)
+        self.faults = Faults(self.store)
+        self.notifier = Notifier(self.store, self.clock, self.accounts, self.faults)
+        self.trades = Trades(self.store, self.clock, self.accounts, self.notifier.enqueue)
+        self.notifier.on_tick = self.trades.expire_due
+        self.url_map = Map(_RULES, strict_slashes=False)
+        self._closed = False
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.notifier.start()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.notifier.stop()
+        self.store.set_meta("clock_offset", repr(self.clock.offset()))
+        self.store.close()
+
+    def advance_clock(self, seconds: float, *, deliver: bool = True) -> None:
+        self.clock.advance(seconds)
+        self.store.set_meta("clock_offset", repr(self.clock.offset()))
+        self.trades.expire_due()
+        if deliver:
+            self.notifier.run_due()
+        self.notifier.wake()
+
+    # -- URLs -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def base_url(request: Request) -> str:
+        return request.host_url.rstrip("/")
+
+    def gateway_url(self, request: Request) -> str:
+        return self.base_url(request) + "/gateway.do"
+
+    def cashier_url(self, request: Request, token: str) -> str:
+        return f"{self.base_url(request)}/cashier/{token}"
+
+    def key_files(self) -> dict[str, str]:
+        return {
+            "app_private_key": str(self.data_dir / APP_PRIVATE_KEY_FILE),
+            "app_public_key": str(self.data_dir / APP_PUBLIC_KEY_FILE),
+            "alipay_public_key": str(self.data_dir / ALIPAY_PUBLIC_KEY_FILE),
+            "sandbox_json": str(self.data_dir / SANDBOX_JSON),
+        }
+
+    # -- WSGI -----------------------------------------------------------------------------------
+
+    def dispatch(self, request: Request) -> Response:
+        adapter = self.url_map.bind_to_environ(request.environ)
+        api = request.path.startswith("/sandbox/api")
+        try:
+            endpoint, args = adapter.match()
+            return self._view(endpoint)(request, **args)
+        except ApiError as exc:
+            return control_api.error_response(exc)
+        except (NotFound, MethodNotAllowed) as exc:
+            if api:
+                return json_error(
+                    exc.code or 404, exc.name.lower().replace(" ", "_"), exc.description or exc.name
+                )
+            return exc.get_response()
+        except HTTPException as exc:
+            return exc.get_response()
+        except Exception:  # noqa: BLE001 - answer, log, never show a traceback to the client
+            traceback.print_exc(file=sys.stderr)
+            if api:
+                return json_error(500, "internal_error", "the sandbox failed; see its log")
+            return Response(
+                "zhifu sandbox: internal error (see its log)\n",
+                status=500,
+                content_type="text/plain; charset=utf-8",
+            )
+
+    def _view(self, endpoint: str) -> Callable[..., Response]:
+        views: dict[str, Callable[..., Response]] = {
+            "home": lambda request: redirect("/sandbox/", 302),
+            "gateway": lambda request: handle_gateway(self, request),
+            "cashier": lambda request, token: handle_cashier(self, request, token),
+            "dashboard": lambda request: handle_dashboard(self, request),
+            "info": lambda request: control_api.info(self, request),
+            "apps": lambda request: control_api.apps(self, request),
+            "trades": lambda request: control_api.trades(self, request),
+            "trade": lambda request, **kw: control_api.trade(self, request, **kw),
+            "pay": lambda request, **kw: control_api.pay(self, request, **kw),
+            "notifications": lambda request: control_api.notifications(self, request),
+            "faults": lambda request: control_api.faults(self, request),
+            "clock": lambda request: control_api.clock(self, request),
+            "settings": lambda request: control_api.settings(self, request),
+            "buyers": lambda request: control_api.buyers(self, request),
+            "buyer": lambda request, login: control_api.buyers(self, request, login),
+        }
+        return views[endpoint]
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        request = Request(environ)
+        response = self.dispatch(request)
+        result: Iterable[bytes] = response(environ, start_response)
+        return result
+
+    def __repr__(self) -> str:
+        return f"<Sandbox {self.data_dir}>"

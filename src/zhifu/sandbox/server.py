@@ -1,0 +1,132 @@
+"""Running the sandbox: ``serve()`` for ``zhifu sandbox``, ``start()`` for tests and tools."""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from .accounts import BUYER_PASSWORD
+from .app import Sandbox
+
+__all__ = ["RunningSandbox", "SandboxStartError", "serve", "start"]
+
+
+class SandboxStartError(RuntimeError):
+    """The sandbox cannot start (port taken, data dir unusable...); the message says why."""
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log(self, type: str, message: str, *args: Any) -> None:
+        if type == "error":
+            super().log(type, message, *args)
+
+
+class RunningSandbox:
+    """A sandbox serving HTTP in a background thread."""
+
+    def __init__(self, sandbox: Sandbox, server: BaseWSGIServer, url: str) -> None:
+        self.sandbox = sandbox
+        self.server = server
+        self.url = url
+        self.port = server.server_port
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name="sandbox-http",
+            daemon=True,
+        )
+        self._thread.start()
+
+    @property
+    def gateway_url(self) -> str:
+        return self.url + "/gateway.do"
+
+    def wait(self) -> None:
+        while self._thread.is_alive():
+            self._thread.join(0.5)
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self._thread.join(timeout=10)
+        self.server.server_close()
+        self.sandbox.close()
+
+
+def start(
+    host: str,
+    port: int,
+    data_dir: Path,
+    time_scale: float = 1.0,
+    *,
+    log_requests: bool = False,
+) -> RunningSandbox:
+    """Open (or create) the sandbox in ``data_dir`` and serve it; ``port=0`` picks a free port."""
+    try:
+        sandbox = Sandbox(Path(data_dir), time_scale)
+    except (OSError, sqlite3.Error) as exc:
+        raise SandboxStartError(f"cannot use data dir {data_dir}: {exc}") from None
+    except ValueError as exc:
+        raise SandboxStartError(str(exc)) from None
+    try:
+        server = make_server(
+            host,
+            port,
+            sandbox,
+            threaded=True,
+            request_handler=WSGIRequestHandler if log_requests else _QuietHandler,
+        )
+    except (OSError, SystemExit) as exc:
+        sandbox.close()
+        reason = getattr(exc, "strerror", None) or "address in use or not available"
+        raise SandboxStartError(f"cannot listen on {host}:{port}: {reason}") from None
+    shown = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host  # noqa: S104
+    if ":" in shown:
+        shown = f"[{shown}]"
+    url = f"http://{shown}:{server.server_port}"
+    sandbox.accounts.write_files(url + "/gateway.do")
+    sandbox.start()
+    return RunningSandbox(sandbox, server, url)
+
+
+def banner(running: RunningSandbox) -> str:
+    sandbox = running.sandbox
+    app = sandbox.accounts.default_app()
+    files = sandbox.key_files()
+    lines = [
+        "Zhifu Alipay sandbox (a local imitation of Alipay's gateway; no real money)",
+        f"  gateway URL        {running.gateway_url}",
+        f"  app id             {app.app_id}",
+        f"  seller id          {app.seller_id}",
+        f"  app private key    {files['app_private_key']}",
+        f"  app public key     {files['app_public_key']}",
+        f"  Alipay public key  {files['alipay_public_key']}",
+        f"  settings file      {files['sandbox_json']}",
+        f"  dashboard          {running.url}/sandbox/",
+        f"  control API        {running.url}/sandbox/api/info",
+        f"  time scale         x{sandbox.clock.scale:g}",
+        f"  buyers (password {BUYER_PASSWORD}):",
+    ]
+    for buyer in sandbox.accounts.buyers():
+        lines.append(f"    {buyer.login:<24} balance {buyer.balance}")
+    lines.append("Press Ctrl-C to stop.")
+    return "\n".join(lines)
+
+
+def serve(host: str, port: int, data_dir: Path, time_scale: float = 1.0) -> None:
+    """Run the sandbox until Ctrl-C. Raises SystemExit with one clear line if it cannot start."""
+    try:
+        running = start(host, port, data_dir, time_scale, log_requests=True)
+    except SandboxStartError as exc:
+        raise SystemExit(f"zhifu sandbox: {exc}") from None
+    print(banner(running), flush=True)
+    try:
+        running.wait()
+    except KeyboardInterrupt:
+        print("\nzhifu sandbox: stopping...", file=sys.stderr, flush=True)
+    finally:
+        running.stop()
