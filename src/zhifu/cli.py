@@ -1,0 +1,231 @@
+"""The ``zhifu`` command: ``keygen``, ``alipay verify`` and ``sandbox``.
+
+Errors are one clear line on stderr and a non-zero exit status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+from .alipay import AlipayError, SignatureError, Verifier, generate_key_pair, notification_content
+from .alipay.signing import SIGN_TYPES, flatten_params
+from .money import AmountError
+
+__all__ = ["main"]
+
+PROG = "zhifu"
+EXIT_OK = 0
+EXIT_FAILED = 1  # the signature does not hold / the command could not do its job
+EXIT_UNUSABLE = 2  # unusable input (bad key file, no sign, garbage) or bad usage
+
+
+class CommandError(Exception):
+    """A failure to report as one line, with an exit status."""
+
+    def __init__(self, message: str, status: int = EXIT_FAILED) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+# -- keygen ---------------------------------------------------------------------------------------
+
+
+def _write_new(path: Path, text: str, mode: int, force: bool) -> None:
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if force else os.O_EXCL)
+    fd = os.open(path, flags, mode)
+    try:
+        os.fchmod(fd, mode)  # an existing file overwritten with --force gets the mode too
+        os.write(fd, text.encode("ascii"))
+    finally:
+        os.close(fd)
+
+
+def cmd_keygen(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    private_path = out / "app_private_key.pem"
+    public_path = out / "app_public_key.pem"
+    if not args.force:
+        existing = [str(p) for p in (private_path, public_path) if p.exists()]
+        if existing:
+            raise CommandError(
+                f"refusing to overwrite {', '.join(existing)} (use --force to replace the keys)"
+            )
+    out.mkdir(parents=True, exist_ok=True)
+    pair = generate_key_pair()
+    _write_new(private_path, pair.private_pem, 0o600, args.force)
+    _write_new(public_path, pair.public_pem, 0o644, args.force)
+    print(f"app private key (PKCS#8, keep secret, mode 0600): {private_path}")
+    print(f"app public key (SubjectPublicKeyInfo): {public_path}")
+    print("public key to paste into the Alipay console (应用公钥):")
+    print(pair.public_one_line)
+    return EXIT_OK
+
+
+# -- alipay verify --------------------------------------------------------------------------------
+
+
+def _query_of(text: str) -> str:
+    """The parameter string inside a notification body, a return URL or a bare query string."""
+    if text.lower().startswith(("http://", "https://")):
+        return urlsplit(text).query
+    head, sep, tail = text.partition("?")
+    if sep and "=" not in head and "&" not in head:  # e.g. /alipay/return/?a=b or ?a=b
+        return tail
+    return text
+
+
+def parse_signed_params(text: str) -> dict[str, str]:
+    """Decoded parameters of a form body / URL / query string; duplicates are refused."""
+    query = _query_of(text.strip())
+    if not query or "=" not in query:
+        raise CommandError(
+            "no parameters found: give a notification body (a=b&c=d), a return URL or a "
+            "query string",
+            EXIT_UNUSABLE,
+        )
+    parsed = parse_qs(query, keep_blank_values=True, errors="replace")
+    charset = (parsed.get("charset") or ["utf-8"])[0].strip().lower()
+    if charset in ("gbk", "gb2312", "gb18030"):
+        parsed = parse_qs(query, keep_blank_values=True, encoding="gb18030", errors="replace")
+    try:
+        return flatten_params(parsed)
+    except SignatureError as exc:
+        raise CommandError(exc.message, EXIT_UNUSABLE) from None
+
+
+def cmd_alipay_verify(args: argparse.Namespace) -> int:
+    try:
+        verifier = Verifier(Path(args.alipay_public_key))
+    except AlipayError as exc:
+        raise CommandError(str(exc), EXIT_UNUSABLE) from None
+    text = args.data if args.data is not None else sys.stdin.read()
+    params = parse_signed_params(text)
+    sign = params.get("sign", "")
+    if not sign:
+        raise CommandError("no 'sign' parameter in the input", EXIT_UNUSABLE)
+    sign_type = params.get("sign_type") or "RSA2"
+    if sign_type not in SIGN_TYPES:
+        raise CommandError(
+            f"unsupported sign_type {sign_type!r}; expected RSA2 or RSA", EXIT_UNUSABLE
+        )
+    charset = params.get("charset") or "utf-8"
+    variants = [("documented: without sign and sign_type", False)]
+    if "sign_type" in params:
+        variants.append(("older variant: sign_type kept", True))
+    for label, keep in variants:
+        content = notification_content(params, keep_sign_type=keep)
+        try:
+            ok = verifier.verify(content, sign, sign_type, charset)
+        except SignatureError as exc:
+            raise CommandError(exc.message, EXIT_UNUSABLE) from None
+        print(f"string that was signed ({label}, {sign_type}, {charset}):")
+        print(content)
+        if ok:
+            print("signature OK")
+            return EXIT_OK
+        print("signature does NOT match")
+    print("the signature does not hold with this Alipay public key", file=sys.stderr)
+    return EXIT_FAILED
+
+
+# -- sandbox --------------------------------------------------------------------------------------
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    if not args.time_scale > 0:
+        raise CommandError("--time-scale must be a positive number", EXIT_UNUSABLE)
+    from .sandbox.server import serve  # lazy: the sandbox is only needed here
+
+    try:
+        serve(args.host, args.port, Path(args.data_dir), args.time_scale)
+    except SystemExit as exc:  # serve() reports start-up failures this way
+        if isinstance(exc.code, str):
+            raise CommandError(exc.code.removeprefix("zhifu sandbox: ")) from None
+        return int(exc.code or 0)
+    return EXIT_OK
+
+
+# -- wiring ---------------------------------------------------------------------------------------
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (0-65535)")
+    return port
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Zhifu: Alipay checkout for Django, and a local Alipay sandbox."
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+
+    keygen = commands.add_parser("keygen", help="generate an RSA-2048 app key pair")
+    keygen.add_argument("--out", required=True, metavar="DIR", help="directory for the PEM files")
+    keygen.add_argument("--force", action="store_true", help="overwrite existing key files")
+    keygen.set_defaults(func=cmd_keygen)
+
+    alipay = commands.add_parser("alipay", help="Alipay protocol tools")
+    alipay_commands = alipay.add_subparsers(dest="alipay_command", metavar="COMMAND")
+    alipay_commands.required = True
+    verify = alipay_commands.add_parser(
+        "verify",
+        help="check the signature of a notification body or a return URL",
+        description=(
+            "Read a notification form body (a=b&c=d), a return URL or a query string, print "
+            "the string Alipay signed, and exit 0 if the signature holds, 1 if not, 2 if the "
+            "input or key is unusable."
+        ),
+    )
+    verify.add_argument(
+        "--alipay-public-key", required=True, metavar="FILE", help="Alipay public key or cert"
+    )
+    verify.add_argument("--data", metavar="STRING", help="the data (default: read stdin)")
+    verify.set_defaults(func=cmd_alipay_verify)
+
+    sandbox = commands.add_parser("sandbox", help="run the local Alipay sandbox")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=_port, default=9000)
+    sandbox.add_argument("--data-dir", default="var/sandbox", metavar="DIR")
+    sandbox.add_argument("--time-scale", type=float, default=1.0, metavar="N")
+    sandbox.set_defaults(func=cmd_sandbox)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error already printed by argparse
+        return exc.code if isinstance(exc.code, int) else EXIT_UNUSABLE
+    try:
+        status: int = args.func(args)
+        return status
+    except CommandError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return exc.status
+    except (AlipayError, AmountError) as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except OSError as exc:
+        detail = exc.strerror or str(exc)
+        where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
+        print(f"{PROG}: error: {detail}{where}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
