@@ -1,0 +1,1 @@
+"""Zhifu's HTTP API (Django REST framework)."""

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class ZhifuConfig(AppConfig):
+    name = "zhifu"
+    label = "zhifu"
+    verbose_name = "Zhifu payments"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import (
+            checks,  # noqa: F401 - registers the system checks
+            conf,  # noqa: F401 - connects the setting_changed receiver
+        )

@@ -1,0 +1,1 @@
+"""The service layer: the only code that changes the status of orders, attempts and refunds."""

@@ -1,0 +1,345 @@
+"""Creating, cancelling and expiring orders. Prices come from the server: lines built by the site,
+or SKUs resolved through ``ZHIFU["CATALOG"]``."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models, transaction
+from django.utils import timezone
+
+from ..alipay import BEIJING
+from ..catalog import resolve
+from ..conf import zhifu_settings
+from ..exceptions import GatewayUnavailable, OrderError
+from ..models import Order, OrderAdjustment, OrderLine, PaymentAttempt
+from ..money import MAX_AMOUNT, AmountError, parse_amount, parse_money
+from ..signals import order_cancelled, order_expired
+from .transitions import lock, transition
+
+__all__ = [
+    "AdjustmentSpec",
+    "LineSpec",
+    "cancel_order",
+    "create_order",
+    "create_order_from_skus",
+    "expire_order",
+    "expire_orders",
+    "get_order",
+    "new_out_trade_no",
+]
+
+log = logging.getLogger("zhifu.orders")
+MAX_LINES = 100
+MAX_QUANTITY = 9999
+
+
+@dataclass(frozen=True)
+class LineSpec:
+    title: str
+    unit_price: Decimal
+    quantity: int = 1
+    item: models.Model | None = None
+    sku: str = ""
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AdjustmentSpec:
+    kind: str
+    label: str
+    amount: Decimal  # positive = discount
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+def new_out_trade_no() -> str:
+    """``<prefix><Beijing yyyymmddHHMMSS><10 hex>``: sortable, unguessable, well under 64 chars
+    so that payment attempts can append ``_<n>``."""
+    prefix = "".join(c for c in str(zhifu_settings.ORDER_NO_PREFIX) if c.isalnum())[:8]
+    stamp = datetime.now(BEIJING).strftime("%Y%m%d%H%M%S")
+    return f"{prefix}{stamp}{secrets.token_hex(5)}"
+
+
+def _require_user(user: Any) -> None:
+    if getattr(user, "pk", None) is None or not getattr(user, "is_authenticated", False):
+        raise OrderError("login_required", "orders belong to a signed-in user")
+
+
+def _quantity(value: Any, limit: int | None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise OrderError("invalid_quantity", f"quantity {value!r} is not a whole number")
+    maximum = min(limit or MAX_QUANTITY, MAX_QUANTITY)
+    if value < 1 or value > maximum:
+        raise OrderError("invalid_quantity", f"quantity must be between 1 and {maximum}")
+    return value
+
+
+def _money(value: Any, what: str) -> Decimal:
+    try:
+        return parse_money(value, field=what)
+    except AmountError as exc:
+        raise OrderError("invalid_amount", str(exc)) from None
+
+
+def create_order(
+    user: Any,
+    *,
+    lines: Sequence[LineSpec],
+    adjustments: Iterable[AdjustmentSpec] = (),
+    subject: str | None = None,
+    kind: str = Order.Kind.PURCHASE,
+    expires_in: timedelta | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> Order:
+    """A pending order: total = sum of lines − adjustments, at least 0.01."""
+    _require_user(user)
+    lines = list(lines)
+    adjustments = list(adjustments)
+    if not lines:
+        raise OrderError("empty_order", "an order needs at least one line")
+    if len(lines) > MAX_LINES:
+        raise OrderError("too_many_lines", f"an order holds at most {MAX_LINES} lines")
+    subtotal = Decimal("0.00")
+    for spec in lines:
+        if not str(spec.title).strip():
+            raise OrderError("invalid_line", "every line needs a title")
+        price = _money(spec.unit_price, "unit_price")
+        quantity = _quantity(spec.quantity, None)
+        subtotal += price * quantity
+    discount = Decimal("0.00")
+    for adj in adjustments:
+        if adj.kind not in OrderAdjustment.Kind.values:
+            raise OrderError("invalid_adjustment", f"adjustment kind {adj.kind!r} is unknown")
+        discount += _money(adj.amount, "adjustment")
+    total = subtotal - discount
+    if total < Decimal("0.01"):
+        raise OrderError("invalid_amount", f"the order total {total} is below 0.01")
+    if total > MAX_AMOUNT:
+        raise OrderError("invalid_amount", f"the order total {total} is above {MAX_AMOUNT}")
+    total = parse_amount(total)
+    expiry = expires_in if expires_in is not None else zhifu_settings.ORDER_EXPIRY
+    if not isinstance(expiry, timedelta) or expiry <= timedelta(0):
+        raise OrderError("invalid_expiry", "the expiry must be a positive timedelta")
+    title = (subject or lines[0].title if len(lines) == 1 else subject or "").strip()
+    if not title:
+        title = f"{lines[0].title} 等 {len(lines)} 件"
+    with transaction.atomic():
+        order = Order.objects.create(
+            user=user,
+            out_trade_no=new_out_trade_no(),
+            kind=kind,
+            subject=title[:256],
+            total_amount=total,
+            expires_at=timezone.now() + expiry,
+            metadata=dict(metadata or {}),
+        )
+        OrderLine.objects.bulk_create(
+            [
+                OrderLine(
+                    order=order,
+                    content_type=(
+                        ContentType.objects.get_for_model(spec.item)
+                        if spec.item is not None
+                        else None
+                    ),
+                    object_id=str(spec.item.pk) if spec.item is not None else "",
+                    sku=str(spec.sku)[:128],
+                    title=str(spec.title)[:256],
+                    unit_price=parse_money(spec.unit_price),
+                    quantity=spec.quantity,
+                    amount=parse_money(spec.unit_price) * spec.quantity,
+                    metadata=dict(spec.metadata),
+                )
+                for spec in lines
+            ]
+        )
+        if adjustments:
+            OrderAdjustment.objects.bulk_create(
+                [
+                    OrderAdjustment(
+                        order=order,
+                        kind=adj.kind,
+                        label=str(adj.label)[:256],
+                        amount=parse_money(adj.amount),
+                        metadata=dict(adj.metadata),
+                    )
+                    for adj in adjustments
+                ]
+            )
+    log.info(
+        "order created out_trade_no=%s kind=%s total=%s user=%s",
+        order.out_trade_no,
+        order.kind,
+        order.total_amount,
+        order.user_id,
+    )
+    return order
+
+
+def create_order_from_skus(
+    user: Any,
+    items: Sequence[Mapping[str, Any]],
+    *,
+    subject: str | None = None,
+    kind: str = Order.Kind.PURCHASE,
+    adjustments: Iterable[AdjustmentSpec] = (),
+    expires_in: timedelta | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> Order:
+    """An order from ``[{"sku": ..., "quantity": n}]``, priced by the site's catalog. Any price
+    or amount the client sent alongside is ignored."""
+    _require_user(user)
+    if not isinstance(items, list | tuple) or not items:
+        raise OrderError("empty_order", "give at least one item")
+    if len(items) > MAX_LINES:
+        raise OrderError("too_many_lines", f"an order holds at most {MAX_LINES} items")
+    lines = []
+    for entry in items:
+        if not isinstance(entry, Mapping):
+            raise OrderError("invalid_item", 'each item is {"sku": ..., "quantity": n}')
+        sku = entry.get("sku")
+        if not isinstance(sku, str) or not sku.strip() or len(sku) > 128:
+            raise OrderError("invalid_item", "each item needs a sku (text, at most 128 chars)")
+        item = resolve(sku.strip(), user)
+        quantity = _quantity(entry.get("quantity", 1), item.max_quantity)
+        lines.append(
+            LineSpec(
+                title=item.title,
+                unit_price=item.unit_price,
+                quantity=quantity,
+                item=item.item,
+                sku=item.sku,
+                metadata=item.metadata,
+            )
+        )
+    return create_order(
+        user,
+        lines=lines,
+        adjustments=adjustments,
+        subject=subject,
+        kind=kind,
+        expires_in=expires_in,
+        metadata=metadata,
+    )
+
+
+def get_order(user: Any, out_trade_no: str) -> Order:
+    """The user's order; another user's order is reported as not found."""
+    pk = getattr(user, "pk", None)
+    order = (
+        Order.objects.filter(user_id=pk, out_trade_no=out_trade_no).first()
+        if pk is not None and isinstance(out_trade_no, str)
+        else None
+    )
+    if order is None:
+        raise OrderError("order_not_found", "no such order")
+    return order
+
+
+def _close_open_attempts(order: Order) -> list[tuple[PaymentAttempt, bool]]:
+    """Ask Alipay to close the order's open trades, before the order is closed locally.
+
+    Returns ``(attempt, closed_at_gateway)`` pairs. If Alipay says a trade is already paid, it is
+    synced (the order becomes paid) and an empty list comes back.
+    """
+    from ..providers import alipay as provider
+    from .payments import sync_attempt
+
+    results = []
+    for attempt in order.attempts.filter(
+        status=PaymentAttempt.Status.PENDING, provider=provider.PROVIDER
+    ):
+        try:
+            outcome = provider.close(attempt.out_trade_no)
+        except GatewayUnavailable as exc:
+            log.warning(
+                "cannot close trade out_trade_no=%s order=%s: %s",
+                attempt.out_trade_no,
+                order.out_trade_no,
+                exc.message,
+            )
+            results.append((attempt, False))
+            continue
+        if outcome == "not_closable":
+            try:
+                sync_attempt(attempt)
+            except GatewayUnavailable:
+                results.append((attempt, False))
+                continue
+            attempt.refresh_from_db()
+            if attempt.status != PaymentAttempt.Status.PENDING:
+                continue
+        results.append((attempt, outcome == "closed"))
+    return results
+
+
+def _finish(order: Order, target: str, closed: list[tuple[PaymentAttempt, bool]]) -> bool:
+    now = timezone.now()
+    schedule = zhifu_settings.RECONCILE_SCHEDULE
+    with transaction.atomic():
+        order = lock(order)
+        if order.status != Order.Status.PENDING:
+            return False
+        gateway_closed = {a.pk: ok for a, ok in closed}
+        for attempt in order.attempts.select_for_update().filter(
+            status=PaymentAttempt.Status.PENDING
+        ):
+            ok = gateway_closed.get(attempt.pk, attempt.provider != "alipay")
+            transition(
+                attempt,
+                PaymentAttempt.Status.CLOSED,
+                closed_at=now,
+                closed_at_gateway=ok,
+                # not confirmed closed at Alipay: keep querying it, a payment may still come
+                next_check_at=None if ok else now + timedelta(seconds=schedule[0]),
+            )
+        changed = transition(order, target, closed_at=now)
+        if changed:
+            signal = order_cancelled if target == Order.Status.CANCELLED else order_expired
+            signal.send(sender=Order, order=order)
+            log.info("order %s out_trade_no=%s", target, order.out_trade_no)
+        return changed
+
+
+def cancel_order(order: Order, *, user: Any) -> Order:
+    """The buyer cancels a pending order; its open trades are closed at Alipay first."""
+    if getattr(user, "pk", None) != order.user_id and not getattr(user, "is_staff", False):
+        raise OrderError("order_not_found", "no such order")
+    if order.status != Order.Status.PENDING:
+        raise OrderError("order_not_pending", f"the order is {order.status}, not pending")
+    closed = _close_open_attempts(order)
+    _finish(order, Order.Status.CANCELLED, closed)
+    order.refresh_from_db()
+    if order.status != Order.Status.CANCELLED:
+        raise OrderError("order_not_pending", f"the order is {order.status}, not pending")
+    return order
+
+
+def expire_order(order: Order, *, now: datetime | None = None) -> bool:
+    """Expire one pending order past its expiry (closing its trades at Alipay first)."""
+    if order.status != Order.Status.PENDING or order.expires_at > (now or timezone.now()):
+        return False
+    closed = _close_open_attempts(order)
+    return _finish(order, Order.Status.EXPIRED, closed)
+
+
+def expire_orders(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Expire every pending order past its expiry. Returns how many were expired."""
+    now = now or timezone.now()
+    count = 0
+    for order in Order.objects.filter(status=Order.Status.PENDING, expires_at__lte=now).order_by(
+        "expires_at"
+    )[:limit]:
+        try:
+            if expire_order(order, now=now):
+                count += 1
+        except Exception:  # one bad order must not stop the job
+            log.exception("expiring order out_trade_no=%s failed", order.out_trade_no)
+    return count

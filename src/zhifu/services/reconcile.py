@@ -1,0 +1,118 @@
+"""Reconciliation: ask Alipay about payments it has not told us about.
+
+Each Alipay attempt carries ``next_check_at``; the job queries attempts that are due and
+schedules the next check at ``created_at + RECONCILE_SCHEDULE[n]``. The schedule's last offset
+lies past Alipay's 25-hour notification window, so a site that was down for a day still ends
+with every paid order paid. Attempts closed locally but not confirmed closed at Alipay are
+watched too: a payment may still arrive for them (it is then refunded as a late payment).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db.models import Q
+from django.utils import timezone
+
+from ..conf import zhifu_settings
+from ..exceptions import GatewayUnavailable
+from ..models import Order, PaymentAttempt
+from .payments import sync_attempt
+
+__all__ = ["ReconcileReport", "next_check", "reconcile_order", "reconcile_payments"]
+
+log = logging.getLogger("zhifu.reconcile")
+
+
+@dataclass
+class ReconcileReport:
+    checked: int = 0
+    paid: int = 0
+    errors: int = 0
+    orders: list[str] = field(default_factory=list)
+
+
+def next_check(attempt: PaymentAttempt, now: datetime, checks_done: int) -> datetime | None:
+    """The next time to query ``attempt`` after ``checks_done`` queries, or None when the
+    schedule (which covers Alipay's 25-hour window) is exhausted."""
+    schedule = list(zhifu_settings.RECONCILE_SCHEDULE)
+    created = attempt.created_at
+    for offset in schedule[checks_done:]:
+        when = created + timedelta(seconds=offset)
+        if when > now:
+            return when
+    return None
+
+
+def _due(now: datetime, everything: bool) -> Q:
+    q = Q(provider="alipay", next_check_at__isnull=False) & (
+        Q(status=PaymentAttempt.Status.PENDING)
+        | Q(status=PaymentAttempt.Status.CLOSED, closed_at_gateway=False)
+    )
+    if not everything:
+        q &= Q(next_check_at__lte=now)
+    return q
+
+
+def reconcile_payments(
+    *, now: datetime | None = None, everything: bool = False, limit: int = 500
+) -> ReconcileReport:
+    """Query Alipay about every attempt that is due (or all open ones with ``everything``)."""
+    now = now or timezone.now()
+    report = ReconcileReport()
+    attempts = (
+        PaymentAttempt.objects.filter(_due(now, everything))
+        .select_related("order")
+        .order_by("next_check_at")[:limit]
+    )
+    for attempt in attempts:
+        was_paid = attempt.order.is_paid
+        report.checked += 1
+        checks = attempt.check_count + 1
+        try:
+            order = sync_attempt(attempt)
+        except GatewayUnavailable as exc:
+            report.errors += 1
+            log.warning(
+                "reconcile could not query out_trade_no=%s order=%s: %s",
+                attempt.out_trade_no,
+                attempt.order.out_trade_no,
+                exc.message,
+            )
+            PaymentAttempt.objects.filter(pk=attempt.pk).update(
+                next_check_at=now + timedelta(seconds=zhifu_settings.RECONCILE_SCHEDULE[0])
+            )
+            continue
+        except Exception:
+            report.errors += 1
+            log.exception("reconcile failed for out_trade_no=%s", attempt.out_trade_no)
+            continue
+        fresh = PaymentAttempt.objects.get(pk=attempt.pk)
+        open_ = fresh.status == PaymentAttempt.Status.PENDING or (
+            fresh.status == PaymentAttempt.Status.CLOSED and not fresh.closed_at_gateway
+        )
+        PaymentAttempt.objects.filter(pk=attempt.pk).update(
+            check_count=checks,
+            last_checked_at=now,
+            next_check_at=next_check(fresh, now, checks) if open_ else None,
+        )
+        if order.is_paid and not was_paid:
+            report.paid += 1
+            report.orders.append(order.out_trade_no)
+            log.info(
+                "reconcile paid order=%s out_trade_no=%s", order.out_trade_no, attempt.out_trade_no
+            )
+    return report
+
+
+def reconcile_order(order: Order) -> Order:
+    """Query Alipay now about every Alipay attempt of ``order`` that could still be paid."""
+    for attempt in order.attempts.filter(
+        provider="alipay",
+        status__in=[PaymentAttempt.Status.PENDING, PaymentAttempt.Status.CLOSED],
+    ):
+        sync_attempt(attempt)
+    order.refresh_from_db()
+    return order

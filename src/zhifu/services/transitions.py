@@ -1,0 +1,133 @@
+"""THE transition table for orders, payment attempts and refunds, and the one function that
+applies it.
+
+Every status change in Zhifu goes through :func:`transition`, which re-reads the row under
+``select_for_update`` inside ``transaction.atomic``, refuses a change the table does not list
+(:class:`~zhifu.exceptions.IllegalTransition`) and treats a change to the status the row already
+has as a no-op (returns ``False``). Callers send signals only when it returns ``True``, which is
+what makes fulfilment happen exactly once.
+
+Lock order, to avoid deadlocks: order, then attempt, then refund, then wallet.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, TypeVar
+
+from django.db import models, transaction
+
+from ..exceptions import IllegalTransition
+from ..models import Order, PaymentAttempt, Refund
+
+__all__ = ["TRANSITIONS", "can_transition", "lock", "transition"]
+
+log = logging.getLogger("zhifu.transitions")
+
+OS, AS, RS = Order.Status, PaymentAttempt.Status, Refund.Status
+
+TRANSITIONS: dict[type[models.Model], frozenset[tuple[str, str]]] = {
+    Order: frozenset(
+        {
+            (OS.PENDING, OS.PAID),
+            (OS.PENDING, OS.CANCELLED),
+            (OS.PENDING, OS.EXPIRED),
+            (OS.PAID, OS.PARTIALLY_REFUNDED),
+            (OS.PAID, OS.REFUNDED),
+            (OS.PARTIALLY_REFUNDED, OS.REFUNDED),
+        }
+    ),
+    PaymentAttempt: frozenset(
+        {
+            (AS.PENDING, AS.SUCCEEDED),
+            (AS.PENDING, AS.CLOSED),
+            (AS.PENDING, AS.EXTRA),
+            # A trade we closed locally may still have been paid at Alipay (page pay never
+            # opened when we tried to close it, or the buyer paid in the same second).
+            (AS.CLOSED, AS.SUCCEEDED),
+            (AS.CLOSED, AS.EXTRA),
+        }
+    ),
+    Refund: frozenset(
+        {
+            (RS.PENDING, RS.SUCCEEDED),
+            (RS.PENDING, RS.FAILED),
+            (RS.PENDING, RS.UNKNOWN),
+            (RS.UNKNOWN, RS.SUCCEEDED),
+            (RS.UNKNOWN, RS.FAILED),
+        }
+    ),
+}
+
+M = TypeVar("M", bound=models.Model)
+
+
+def can_transition(model: type[models.Model], current: str, target: str) -> bool:
+    return (str(current), str(target)) in TRANSITIONS[model]
+
+
+def lock(instance: M) -> M:
+    """Re-read ``instance`` under ``SELECT ... FOR UPDATE`` (call inside ``atomic``)."""
+    model = type(instance)
+    return model._default_manager.select_for_update().get(pk=instance.pk)
+
+
+def transition(instance: models.Model, target: str, **changes: Any) -> bool:
+    """Move ``instance`` to status ``target`` and set ``changes`` on it, under a row lock.
+
+    Returns ``True`` if the status changed, ``False`` if it already was ``target`` (nothing is
+    written). Raises :class:`IllegalTransition` for a change the table does not allow.
+    ``instance`` is updated in place with what is in the database afterwards.
+    """
+    model = type(instance)
+    if model not in TRANSITIONS:
+        raise TypeError(f"{model.__name__} has no transition table")
+    with transaction.atomic():
+        row = lock(instance)
+        current = row.status  # type: ignore[attr-defined]
+        if current == target:
+            _copy(row, instance)
+            return False
+        if (current, str(target)) not in TRANSITIONS[model]:
+            raise IllegalTransition(
+                "illegal_transition",
+                f"{model.__name__} {_name(row)} cannot go from {current} to {target}",
+            )
+        row.status = target  # type: ignore[attr-defined]
+        for field, value in changes.items():
+            setattr(row, field, value)
+        row.save(update_fields=["status", *changes, *_auto_now(model)])
+        log.info(
+            "status change model=%s ref=%s from=%s to=%s",
+            model.__name__,
+            _name(row),
+            current,
+            target,
+            extra={
+                "zhifu_model": model.__name__,
+                "zhifu_ref": _name(row),
+                "from": current,
+                "to": target,
+            },
+        )
+        _copy(row, instance)
+        return True
+
+
+def _auto_now(model: type[models.Model]) -> list[str]:
+    return [f.name for f in model._meta.concrete_fields if getattr(f, "auto_now", False)]
+
+
+def _name(row: models.Model) -> str:
+    for attr in ("out_trade_no", "out_request_no"):
+        value = getattr(row, attr, None)
+        if value:
+            return str(value)
+    return str(row.pk)
+
+
+def _copy(source: models.Model, target: models.Model) -> None:
+    if source is target:
+        return
+    for field in type(source)._meta.concrete_fields:
+        setattr(target, field.attname, getattr(source, field.attname))

@@ -1,0 +1,165 @@
+"""Wallets: every movement is one ledger entry; the balance is the ledger's sum, cached on the
+wallet row and updated under a row lock in the same transaction; it never goes negative."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+
+from ..exceptions import InsufficientBalance, OrderError
+from ..models import LedgerEntry, Order, Refund, Wallet
+from ..money import AmountError, parse_amount, parse_money
+
+__all__ = [
+    "LedgerMismatch",
+    "audit",
+    "balance",
+    "create_top_up",
+    "get_wallet",
+    "ledger_sum",
+    "post_entry",
+]
+
+log = logging.getLogger("zhifu.wallet")
+ZERO = Decimal("0.00")
+
+
+def _user_pk(user: Any) -> Any:
+    pk = getattr(user, "pk", None)
+    if pk is None:
+        raise OrderError("login_required", "a wallet belongs to a signed-in user")
+    return pk
+
+
+def get_wallet(user: Any) -> Wallet:
+    """The user's wallet, created empty on first use."""
+    pk = _user_pk(user)
+    wallet = Wallet.objects.filter(user_id=pk).first()
+    if wallet is not None:
+        return wallet
+    try:
+        with transaction.atomic():
+            return Wallet.objects.create(user_id=pk)
+    except IntegrityError:  # created concurrently
+        return Wallet.objects.get(user_id=pk)
+
+
+def _locked_wallet(user: Any) -> Wallet:
+    pk = _user_pk(user)
+    wallet = Wallet.objects.select_for_update().filter(user_id=pk).first()
+    if wallet is None:
+        try:
+            with transaction.atomic():
+                Wallet.objects.create(user_id=pk)
+        except IntegrityError:
+            pass
+        wallet = Wallet.objects.select_for_update().get(user_id=pk)
+    return wallet
+
+
+def balance(user: Any) -> Decimal:
+    value = Wallet.objects.filter(user_id=_user_pk(user)).values_list("balance", flat=True).first()
+    return value if value is not None else ZERO
+
+
+def post_entry(
+    user: Any,
+    amount: Decimal | str | int,
+    kind: str,
+    *,
+    order: Order | None = None,
+    refund: Refund | None = None,
+    memo: str = "",
+) -> LedgerEntry:
+    """Credit (positive ``amount``) or debit (negative) the user's wallet with one ledger entry.
+
+    Raises :class:`InsufficientBalance` (and changes nothing) if a debit would make the balance
+    negative. Runs in its own transaction, or in the caller's.
+    """
+    if kind not in LedgerEntry.Kind.values:
+        raise ValueError(f"unknown ledger entry kind {kind!r}")
+    if isinstance(amount, str) and amount.strip().startswith("-"):
+        value = -parse_amount(amount.strip()[1:])
+    elif isinstance(amount, Decimal | int) and not isinstance(amount, bool) and amount < 0:
+        value = -parse_amount(-amount)
+    else:
+        try:
+            value = parse_amount(amount)
+        except AmountError as exc:
+            raise OrderError("invalid_amount", str(exc)) from None
+    with transaction.atomic():
+        wallet = _locked_wallet(user)
+        new_balance = wallet.balance + value
+        if new_balance < 0:
+            raise InsufficientBalance(
+                "insufficient_balance",
+                f"the wallet holds {wallet.balance}, {-value} is needed",
+            )
+        entry = LedgerEntry.objects.create(
+            wallet=wallet,
+            amount=value,
+            balance_after=new_balance,
+            kind=kind,
+            order=order,
+            refund=refund,
+            memo=memo[:256],
+        )
+        wallet.balance = new_balance
+        wallet.save(update_fields=["balance", "updated_at"])
+        log.info(
+            "wallet entry user=%s kind=%s amount=%s balance=%s order=%s",
+            wallet.user_id,
+            kind,
+            value,
+            new_balance,
+            order.out_trade_no if order else "",
+        )
+        return entry
+
+
+def create_top_up(user: Any, amount: Decimal | str | int) -> Order:
+    """A ``topup`` order to pay through Alipay; the wallet is credited when it is paid."""
+    from .orders import LineSpec, create_order
+
+    try:
+        value = parse_amount(amount)
+    except AmountError as exc:
+        raise OrderError("invalid_amount", str(exc)) from None
+    return create_order(
+        user,
+        lines=[LineSpec(title="钱包充值 wallet top-up", unit_price=value, sku="wallet-top-up")],
+        subject=f"钱包充值 {value}",
+        kind=Order.Kind.TOPUP,
+    )
+
+
+def ledger_sum(wallet: Wallet) -> Decimal:
+    total = wallet.entries.aggregate(total=Sum("amount"))["total"]
+    return parse_money(total) if total is not None and total >= 0 else (total or ZERO)
+
+
+@dataclass(frozen=True)
+class LedgerMismatch:
+    wallet_id: int
+    user_id: Any
+    balance: Decimal
+    ledger_sum: Decimal
+
+
+def audit() -> list[LedgerMismatch]:
+    """Wallets whose cached balance differs from the sum of their ledger (should be none)."""
+    sums = {
+        row["wallet_id"]: row["total"]
+        for row in LedgerEntry.objects.values("wallet_id").annotate(total=Sum("amount"))
+    }
+    mismatches = []
+    for wallet in Wallet.objects.all().only("id", "user_id", "balance"):
+        total = sums.get(wallet.pk) or ZERO
+        if total != wallet.balance:
+            mismatches.append(LedgerMismatch(wallet.pk, wallet.user_id, wallet.balance, total))
+    return mismatches
