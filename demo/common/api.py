@@ -1,0 +1,167 @@
+"""The demo's API beside Zhifu's (``zhifu.api.urls``): the catalog, articles, and rewards.
+
+Errors use Zhifu's shape: ``{"error": {"code": ..., "message": ...}}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rewards.models import Article, Reward
+from rewards.services import CHANNELS, create_reward
+
+from common.catalog import iter_catalog
+from common.errors import DemoError
+from zhifu.exceptions import ZhifuError
+from zhifu.services import payments
+
+
+def error_response(code: str, message: str, http_status: int = 400) -> Response:
+    return Response({"error": {"code": code, "message": message}}, status=http_status)
+
+
+class ValiditySerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    days = serializers.IntegerField(allow_null=True, help_text="empty = permanent")
+    label = serializers.CharField()
+    price = serializers.DecimalField(max_digits=10, decimal_places=2)
+
+
+class CatalogItemSerializer(serializers.Serializer):
+    sku = serializers.CharField(
+        help_text="what order creation takes (for a course: its first option)"
+    )
+    kind = serializers.ChoiceField(choices=["goods", "course"])
+    title = serializers.CharField()
+    price = serializers.DecimalField(max_digits=10, decimal_places=2, allow_null=True)
+    validity_options = ValiditySerializer(many=True)
+
+
+class CatalogView(APIView):
+    """Everything on sale. Order creation (``POST /api/orders/``) takes these SKUs."""
+
+    permission_classes = [AllowAny]
+    pagination_class = None
+
+    @extend_schema(responses=CatalogItemSerializer(many=True), operation_id="catalog_list")
+    def get(self, request: Request) -> Response:
+        return Response(CatalogItemSerializer(list(iter_catalog()), many=True).data)
+
+
+class RewardSerializer(serializers.ModelSerializer):
+    user = serializers.CharField(source="user.username")
+
+    class Meta:
+        model = Reward
+        fields = ["user", "amount", "message", "paid_at"]
+
+
+class ArticleSerializer(serializers.ModelSerializer):
+    author = serializers.CharField(source="author.username")
+
+    class Meta:
+        model = Article
+        fields = ["id", "title", "summary", "author", "created_at", "reward_count", "reward_total"]
+
+
+class ArticleDetailSerializer(ArticleSerializer):
+    rewards = serializers.SerializerMethodField()
+
+    class Meta(ArticleSerializer.Meta):
+        fields = [*ArticleSerializer.Meta.fields, "body", "rewards"]
+
+    @extend_schema_field(RewardSerializer(many=True))
+    def get_rewards(self, article: Article) -> list[dict[str, Any]]:
+        paid = article.rewards.filter(status=Reward.Status.PAID).select_related("user")[:50]
+        return RewardSerializer(paid, many=True).data  # type: ignore[return-value]
+
+
+class ArticleListView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=ArticleSerializer(many=True), operation_id="articles_list")
+    def get(self, request: Request) -> Response:
+        articles = Article.objects.select_related("author")
+        return Response(ArticleSerializer(articles, many=True).data)
+
+
+class ArticleDetailView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=ArticleDetailSerializer, operation_id="articles_retrieve")
+    def get(self, request: Request, pk: int) -> Response:
+        article = get_object_or_404(Article.objects.select_related("author"), pk=pk)
+        return Response(ArticleDetailSerializer(article).data)
+
+
+class RewardCreateSerializer(serializers.Serializer):
+    amount = serializers.CharField(help_text='yuan as a string, e.g. "5" or "12.30"')
+    message = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+    channel = serializers.ChoiceField(choices=list(CHANNELS), default="alipay_page")
+
+
+class RewardCreatedSerializer(serializers.Serializer):
+    out_trade_no = serializers.CharField()
+    status = serializers.CharField()
+    total_amount = serializers.DecimalField(max_digits=10, decimal_places=2)
+    channel = serializers.CharField()
+    paid = serializers.BooleanField()
+    pay_url = serializers.CharField(allow_null=True)
+    qr_code = serializers.CharField(allow_null=True)
+
+
+class ArticleRewardView(APIView):
+    """Reward an article: creates a reward order and starts its payment with the channel.
+
+    With ``balance`` the order is paid at once from the wallet (409 ``insufficient_balance`` if
+    the wallet is short; the order then stays pending and can be paid with ``POST
+    /api/orders/{out_trade_no}/pay/``). With an Alipay channel the answer has the pay URL or the
+    QR code. Rewarding your own article is refused (``own_article``).
+    """
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=RewardCreateSerializer,
+        responses={
+            201: RewardCreatedSerializer,
+            400: inline_serializer("RewardError", {"error": serializers.DictField()}),
+        },
+        operation_id="articles_rewards_create",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        article = get_object_or_404(Article, pk=pk)
+        data = RewardCreateSerializer(data=request.data)
+        if not data.is_valid():
+            field, problems = next(iter(data.errors.items()))
+            return error_response("invalid_request", f"{field}: {problems[0]}")
+        values = data.validated_data
+        try:
+            order = create_reward(
+                request.user, article, values["amount"], values["message"], values["channel"]
+            )
+        except DemoError as exc:
+            code = 403 if exc.code == "own_article" else 400
+            return error_response(exc.code, exc.message, code)
+        try:
+            start = payments.start_payment(order, values["channel"], user=request.user)
+        except ZhifuError as exc:
+            return error_response(exc.code, exc.message, getattr(exc, "status", 400))
+        order.refresh_from_db()
+        body = {
+            "out_trade_no": order.out_trade_no,
+            "status": str(order.status),
+            "total_amount": order.total_amount,
+            "channel": values["channel"],
+            "paid": bool(start.paid),
+            "pay_url": start.pay_url or None,
+            "qr_code": start.qr_code or None,
+        }
+        return Response(RewardCreatedSerializer(body).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import api
+
+urlpatterns = [
+    path("catalog/", api.CatalogView.as_view(), name="api-catalog"),
+    path("articles/", api.ArticleListView.as_view(), name="api-articles"),
+    path("articles/<int:pk>/", api.ArticleDetailView.as_view(), name="api-article"),
+    path("articles/<int:pk>/rewards/", api.ArticleRewardView.as_view(), name="api-article-rewards"),
+]

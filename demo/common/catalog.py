@@ -1,0 +1,85 @@
+"""The demo's catalog: what can be bought, by SKU, with the price computed here on the server.
+
+SKUs: ``goods:<id>`` (a goods item), ``course:<id>:<days>`` and ``course:<id>:permanent`` (a
+course with one validity option). Rewards and top-ups are not catalog items: their amount is
+chosen by the buyer within limits, and they are created by their own services.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from zhifu.catalog import CatalogItem, UnknownSku
+
+
+def resolve(sku: str, user: Any) -> CatalogItem:
+    """Resolve a SKU to a priced item; ``UnknownSku`` for anything not on sale."""
+    from courses.models import ValidityOption
+    from shop.models import Goods
+
+    parts = sku.split(":")
+    if parts[0] == "goods" and len(parts) == 2 and parts[1].isdigit():
+        goods = Goods.objects.filter(pk=int(parts[1]), is_active=True).first()
+        if goods is None:
+            raise UnknownSku(message=f"no goods on sale with SKU {sku!r}")
+        return CatalogItem(
+            sku=goods.sku,
+            title=goods.name,
+            unit_price=goods.price,
+            item=goods,
+            metadata={"kind": "goods", "goods_id": goods.pk},
+        )
+    if parts[0] == "course" and len(parts) == 3 and parts[1].isdigit():
+        days_text = parts[2]
+        options = ValidityOption.objects.select_related("course").filter(
+            course_id=int(parts[1]), course__is_active=True
+        )
+        if days_text == "permanent":
+            option = options.filter(days__isnull=True).first()
+        elif days_text.isdigit():
+            option = options.filter(days=int(days_text)).first()
+        else:
+            option = None
+        if option is None:
+            raise UnknownSku(message=f"no course option on sale with SKU {sku!r}")
+        return course_item(option)
+    raise UnknownSku(message=f"unknown SKU {sku!r}")
+
+
+def course_item(option: Any) -> CatalogItem:
+    course = option.course
+    return CatalogItem(
+        sku=option.sku,
+        title=f"{course.title} ({option.label})",
+        unit_price=option.price,
+        item=option,
+        max_quantity=1,
+        metadata={"kind": "course", "course_id": course.pk, "days": option.days},
+    )
+
+
+def iter_catalog() -> Iterator[dict[str, Any]]:
+    """Everything on sale, for ``GET /api/catalog/``."""
+    from courses.models import Course
+    from shop.models import Goods
+
+    for goods in Goods.objects.filter(is_active=True):
+        yield {
+            "sku": goods.sku,
+            "kind": "goods",
+            "title": goods.name,
+            "price": goods.price,
+            "validity_options": [],
+        }
+    for course in Course.objects.filter(is_active=True).prefetch_related("options"):
+        options = list(course.options.all())
+        yield {
+            "sku": options[0].sku if options else "",
+            "kind": "course",
+            "title": course.title,
+            "price": min((o.price for o in options), default=None),
+            "validity_options": [
+                {"sku": o.sku, "days": o.days, "label": o.label, "price": o.price} for o in options
+            ],
+        }

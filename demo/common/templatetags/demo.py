@@ -1,0 +1,81 @@
+"""Template helpers: amounts as ¥12.30, translated order statuses and payment channels."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django import template
+from django.utils.translation import gettext_lazy as _
+
+register = template.Library()
+
+STATUS_LABELS = {
+    "pending": _("Awaiting payment"),
+    "paid": _("Paid"),
+    "partially_refunded": _("Partially refunded"),
+    "refunded": _("Refunded"),
+    "cancelled": _("Cancelled"),
+    "expired": _("Expired"),
+}
+CHANNEL_LABELS = {
+    "alipay_page": _("Alipay (computer)"),
+    "alipay_wap": _("Alipay (mobile)"),
+    "alipay_qr": _("Alipay QR code"),
+    "balance": _("Wallet balance"),
+}
+KIND_LABELS = {
+    "purchase": _("Purchase"),
+    "reward": _("Reward"),
+    "topup": _("Top-up"),
+}
+LEDGER_LABELS = {
+    "topup": _("Top-up"),
+    "payment": _("Payment"),
+    "reward_income": _("Reward income"),
+    "refund": _("Refund"),
+    "adjustment": _("Adjustment"),
+}
+
+
+@register.filter
+def yuan(value: Any) -> str:
+    """``Decimal("12.3")`` -> ``¥12.30``; negative amounts as ``-¥5.00``."""
+    if value is None or value == "":
+        return ""
+    try:
+        number = Decimal(str(value)).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError):
+        return str(value)
+    sign = "-" if number < 0 else ""
+    return f"{sign}¥{abs(number):,.2f}"
+
+
+@register.filter
+def signed_yuan(value: Any) -> str:
+    text = yuan(value)
+    try:
+        positive = Decimal(str(value)) > 0
+    except (InvalidOperation, ValueError):
+        positive = False
+    return f"+{text}" if positive else text
+
+
+@register.filter
+def order_status(value: Any) -> str:
+    return str(STATUS_LABELS.get(str(value), value))
+
+
+@register.filter
+def channel_label(value: Any) -> str:
+    return str(CHANNEL_LABELS.get(str(value), value))
+
+
+@register.filter
+def kind_label(value: Any) -> str:
+    return str(KIND_LABELS.get(str(value), value))
+
+
+@register.filter
+def ledger_label(value: Any) -> str:
+    return str(LEDGER_LABELS.get(str(value), value))

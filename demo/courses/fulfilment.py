@@ -1,0 +1,145 @@
+"""What a course order's events do, keyed by the order's ``course:`` lines and its adjustments.
+
+Run from ``common.fulfilment`` inside Zhifu's transaction, once per event. Paid: enrollments
+with expiry dates, student counts, the coupon marked used, the held credits spent, and (after
+commit) the courses removed from the cart. Cancelled or expired: the coupon and the credits
+released. Fully refunded: enrollments revoked and the credits returned.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from .cart import Cart
+from .models import Course, CreditAccount, CreditEntry, Enrollment, UserCoupon
+
+
+def course_lines(order: Any) -> list[Any]:
+    return [line for line in order.lines.all() if line.sku.startswith("course:")]
+
+
+def _adjustment(order: Any, kind: str) -> Any:
+    for adjustment in order.adjustments.all():
+        if adjustment.kind == kind:
+            return adjustment
+    return None
+
+
+def _credits_of(order: Any) -> int:
+    adjustment = _adjustment(order, "credits")
+    return int((adjustment.metadata or {}).get("credits", 0)) if adjustment else 0
+
+
+def _coupon_of(order: Any) -> UserCoupon | None:
+    adjustment = _adjustment(order, "coupon")
+    if adjustment is None:
+        return None
+    pk = (adjustment.metadata or {}).get("user_coupon_id")
+    return UserCoupon.objects.select_for_update().filter(pk=pk, order_no=order.out_trade_no).first()
+
+
+def on_paid(order: Any) -> None:
+    lines = course_lines(order)
+    now = order.paid_at or timezone.now()
+    course_ids = []
+    for line in lines:
+        meta = line.metadata or {}
+        course_id = int(meta.get("course_id") or line.sku.split(":")[1])
+        days = meta.get("days")
+        days = int(days) if days is not None else None
+        course_ids.append(course_id)
+        enrollment = (
+            Enrollment.objects.select_for_update()
+            .filter(user=order.user, course_id=course_id)
+            .first()
+        )
+        if enrollment is None:
+            Enrollment.objects.create(
+                user=order.user,
+                course_id=course_id,
+                order_no=order.out_trade_no,
+                enrolled_at=now,
+                expires_at=None if days is None else now + timedelta(days=days),
+            )
+        else:
+            enrollment.extend(days, now)
+            enrollment.revoked = False
+            enrollment.order_no = order.out_trade_no
+            enrollment.enrolled_at = now
+            enrollment.save()
+        Course.objects.filter(pk=course_id).update(students=F("students") + 1)
+
+    user_coupon = _coupon_of(order)
+    if user_coupon is not None:
+        user_coupon.status = UserCoupon.Status.USED
+        user_coupon.used_at = now
+        user_coupon.save(update_fields=["status", "used_at"])
+
+    credits = _credits_of(order)
+    if credits:
+        account = CreditAccount.objects.select_for_update().get(user=order.user)
+        account.held -= credits
+        account.balance -= credits
+        account.save(update_fields=["held", "balance"])
+        CreditEntry.objects.create(
+            user=order.user,
+            kind=CreditEntry.Kind.SPEND,
+            amount=-credits,
+            order_no=order.out_trade_no,
+            memo=order.subject,
+        )
+
+    if course_ids:
+        user = order.user
+        transaction.on_commit(lambda: Cart(user).remove_many(course_ids))
+
+
+def on_closed(order: Any) -> None:
+    """Cancelled or expired unpaid: release the coupon and the held credits."""
+    user_coupon = _coupon_of(order)
+    if user_coupon is not None and user_coupon.status == UserCoupon.Status.RESERVED:
+        user_coupon.status = UserCoupon.Status.AVAILABLE
+        user_coupon.order_no = ""
+        user_coupon.save(update_fields=["status", "order_no"])
+    credits = _credits_of(order)
+    if credits:
+        account = CreditAccount.objects.select_for_update().get(user=order.user)
+        account.held -= credits
+        account.save(update_fields=["held"])
+        CreditEntry.objects.create(
+            user=order.user,
+            kind=CreditEntry.Kind.RELEASE,
+            amount=credits,
+            order_no=order.out_trade_no,
+            memo=order.subject,
+        )
+
+
+def on_refunded(order: Any, refund: Any) -> None:
+    """Only a full refund undoes the purchase: access revoked, credits returned."""
+    if str(order.status) != "refunded":
+        return
+    for line in course_lines(order):
+        course_id = int((line.metadata or {}).get("course_id") or line.sku.split(":")[1])
+        updated = Enrollment.objects.filter(
+            user=order.user, course_id=course_id, order_no=order.out_trade_no, revoked=False
+        ).update(revoked=True)
+        if updated:
+            Course.objects.filter(pk=course_id, students__gt=0).update(students=F("students") - 1)
+    credits = _credits_of(order)
+    if credits:
+        account = CreditAccount.objects.select_for_update().get(user=order.user)
+        account.balance += credits
+        account.save(update_fields=["balance"])
+        CreditEntry.objects.create(
+            user=order.user,
+            kind=CreditEntry.Kind.RETURN,
+            amount=credits,
+            order_no=order.out_trade_no,
+            memo=order.subject,
+        )

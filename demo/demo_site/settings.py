@@ -1,0 +1,268 @@
+"""Settings of the Zhifu demo site, all from the environment.
+
+Defaults need no server at all: SQLite under ``var/``, a file-based cache, Celery over kombu's
+filesystem transport, and the local ``zhifu sandbox`` whose data directory supplies the keys.
+
+Environment variables (all optional):
+
+- ``DEMO_VAR_DIR``: where the SQLite file, cache, Celery queue and sandbox data live (``var/``).
+- ``DJANGO_SECRET_KEY``, ``DJANGO_DEBUG`` (``1``/``0``), ``DJANGO_ALLOWED_HOSTS`` (comma list),
+  ``CSRF_TRUSTED_ORIGINS`` (comma list).
+- ``DATABASE_URL``: PostgreSQL (``postgres://...``) or any dj-database-url URL.
+- ``REDIS_URL``: Redis cache (carts); otherwise a file cache shared by all local processes.
+- ``CELERY_BROKER_URL``: e.g. ``redis://127.0.0.1:6379/1``; otherwise ``filesystem://``.
+- ``DEMO_SITE_URL``: the site's public base URL, used for Alipay's notify and return URLs.
+- ``ZHIFU_SANDBOX_DIR``: the sandbox data dir to read keys and ``sandbox.json`` from.
+- ``ZHIFU_APP_ID``, ``ZHIFU_APP_PRIVATE_KEY``, ``ZHIFU_ALIPAY_PUBLIC_KEY``, ``ZHIFU_GATEWAY_URL``,
+  ``ZHIFU_SELLER_ID``, ``ZHIFU_NOTIFY_URL``, ``ZHIFU_RETURN_URL``: the real Alipay (keys as PEM text
+  or file paths); ``ZHIFU_APP_CERT``, ``ZHIFU_ALIPAY_PUBLIC_CERT``, ``ZHIFU_ALIPAY_ROOT_CERT`` for
+  certificate mode.
+- ``ZHIFU_ORDER_EXPIRY_SECONDS`` (default 1800), ``ZHIFU_LATE_PAYMENT_POLICY`` (``refund``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+DEMO_DIR = Path(__file__).resolve().parent.parent
+REPO_DIR = DEMO_DIR.parent
+VAR_DIR = Path(os.environ.get("DEMO_VAR_DIR", REPO_DIR / "var")).resolve()
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_list(name: str, default: list[str]) -> list[str]:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "demo-only-insecure-secret-key-change-me")
+DEBUG = _env_bool("DJANGO_DEBUG", True)
+ALLOWED_HOSTS = _env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = _env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "drf_spectacular",
+    "zhifu",
+    "common",
+    "shop",
+    "courses",
+    "rewards",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "demo_site.urls"
+WSGI_APPLICATION = "demo_site.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "common.context_processors.site",
+            ],
+        },
+    },
+]
+
+# --- database -------------------------------------------------------------------------------
+_sqlite_path = VAR_DIR / "demo.sqlite3"
+DATABASES: dict[str, Any] = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", f"sqlite:///{_sqlite_path}"), conn_max_age=60
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The site, the Celery worker and the sandbox's notifications all write: WAL + IMMEDIATE
+    # transactions let them queue for the lock instead of failing with "database is locked".
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- cache (the course cart lives here) --------------------------------------------------------
+if os.environ.get("REDIS_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["REDIS_URL"],
+            "KEY_PREFIX": "zhifu-demo",
+        }
+    }
+elif os.environ.get("DEMO_CACHE") == "locmem":
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    # A file cache, not LocMem: the web process and the Celery worker (which may apply a payment
+    # found by reconciliation) must see the same cart.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+            "OPTIONS": {"MAX_ENTRIES": 10000},
+        }
+    }
+
+# --- auth, sessions, security --------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+if _env_bool("DJANGO_SECURE", False):
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- i18n ---------------------------------------------------------------------------------------
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
+LOCALE_PATHS = [DEMO_DIR / "locale"]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = "Asia/Shanghai"
+
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", VAR_DIR / "static"))
+
+# --- DRF -----------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 20,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Zhifu demo site API",
+    "DESCRIPTION": "Orders, payments and wallet (Zhifu) plus the demo's catalog and rewards.",
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- Zhifu ---------------------------------------------------------------------------------------
+SITE_URL = os.environ.get("DEMO_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+SANDBOX_DIR = Path(os.environ.get("ZHIFU_SANDBOX_DIR", VAR_DIR / "sandbox")).resolve()
+
+
+def _sandbox_info() -> dict[str, Any]:
+    try:
+        with open(SANDBOX_DIR / "sandbox.json", encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+_sandbox = _sandbox_info()
+_default_app: dict[str, Any] = _sandbox.get("app") or _sandbox.get("default_app") or {}
+
+ZHIFU: dict[str, Any] = {
+    "APP_ID": os.environ.get("ZHIFU_APP_ID")
+    or _sandbox.get("app_id")
+    or _default_app.get("app_id", ""),
+    "SELLER_ID": os.environ.get("ZHIFU_SELLER_ID")
+    or _sandbox.get("seller_id")
+    or _default_app.get("seller_id", ""),
+    "APP_PRIVATE_KEY": os.environ.get("ZHIFU_APP_PRIVATE_KEY")
+    or str(SANDBOX_DIR / "app_private_key.pem"),
+    "ALIPAY_PUBLIC_KEY": os.environ.get("ZHIFU_ALIPAY_PUBLIC_KEY")
+    or str(SANDBOX_DIR / "alipay_public_key.pem"),
+    "GATEWAY_URL": os.environ.get("ZHIFU_GATEWAY_URL")
+    or _sandbox.get("gateway_url")
+    or "http://127.0.0.1:9000/gateway.do",
+    "SIGN_TYPE": "RSA2",
+    "QUIT_URL": SITE_URL + "/orders/",
+    "NOTIFY_URL": os.environ.get("ZHIFU_NOTIFY_URL") or SITE_URL + "/zhifu/alipay/notify/",
+    "RETURN_URL": os.environ.get("ZHIFU_RETURN_URL") or SITE_URL + "/zhifu/alipay/return/",
+    "ORDER_EXPIRY": timedelta(seconds=int(os.environ.get("ZHIFU_ORDER_EXPIRY_SECONDS", "1800"))),
+    "LATE_PAYMENT_POLICY": os.environ.get("ZHIFU_LATE_PAYMENT_POLICY", "refund"),
+    "CATALOG": "common.catalog.resolve",
+}
+if os.environ.get("ZHIFU_APP_PUBLIC_KEY"):
+    ZHIFU["APP_PUBLIC_KEY"] = os.environ["ZHIFU_APP_PUBLIC_KEY"]
+elif not os.environ.get("ZHIFU_APP_ID") and (SANDBOX_DIR / "app_public_key.pem").exists():
+    ZHIFU["APP_PUBLIC_KEY"] = str(SANDBOX_DIR / "app_public_key.pem")
+for _name in ("APP_CERT", "ALIPAY_PUBLIC_CERT", "ALIPAY_ROOT_CERT"):
+    if os.environ.get(f"ZHIFU_{_name}"):
+        ZHIFU[_name] = os.environ[f"ZHIFU_{_name}"]
+
+# --- Celery --------------------------------------------------------------------------------------
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
+_celery_dir = VAR_DIR / "celery"
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_celery_dir / "queue"),
+        "data_folder_out": str(_celery_dir / "queue"),
+        "processed_folder": str(_celery_dir / "processed"),
+        "store_processed": False,
+    }
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULE_FILENAME = str(_celery_dir / "beat-schedule")
+# zhifu.tasks.BEAT_SCHEDULE (expire, reconcile, retry refunds) is merged in demo_site/celery.py.
+CELERY_BEAT_SCHEDULE: dict[str, Any] = {}
+
+# --- the demo's own knobs ------------------------------------------------------------------------
+DEMO_CREDITS_PER_YUAN = 10  # 10 credits = ¥1
+DEMO_REWARD_PRESETS = ["2", "5", "10", "20", "50", "100"]
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "zhifu": {"handlers": ["console"], "level": "INFO"},
+        "demo": {"handlers": ["console"], "level": "INFO"},
+    },
+}

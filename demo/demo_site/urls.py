@@ -1,0 +1,38 @@
+"""URLs of the demo site. CSRF is on everywhere; Zhifu's notify view is the only exempt one."""
+
+# TEMPORARY while the core's API is being written: include it once it exists.
+import importlib.util
+
+from common import views
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+_core_api = (
+    [path("api/", include("zhifu.api.urls"))] if importlib.util.find_spec("zhifu.api.urls") else []
+)
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(template_name="registration/login.html"),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("zhifu/", include("zhifu.urls")),
+    path("api/", include("common.api_urls")),
+    *_core_api,
+    path("shop/", include("shop.urls")),
+    path("courses/", include("courses.urls")),
+    path("articles/", include("rewards.urls")),
+    path("orders/", views.order_list, name="orders"),
+    path("orders/<str:out_trade_no>/", views.order_detail, name="order-detail"),
+    path("orders/<str:out_trade_no>/pay/", views.pay, name="pay"),
+    path("orders/<str:out_trade_no>/cancel/", views.cancel, name="order-cancel"),
+    path("orders/<str:out_trade_no>/status/", views.order_status, name="order-status"),
+    path("wallet/", views.wallet, name="wallet"),
+    path("wallet/top-up/", views.top_up, name="wallet-top-up"),
+]
