@@ -37,23 +37,25 @@ if TYPE_CHECKING:
 
 __all__ = ["Sandbox"]
 
-_RULES = [
-    Rule("/", endpoint="home"),
-    Rule("/gateway.do", endpoint="gateway", methods=["GET", "POST"]),
-    Rule("/cashier/<token>", endpoint="cashier", methods=["GET", "POST"]),
-    Rule("/sandbox/", endpoint="dashboard"),
-    Rule("/sandbox/api/info", endpoint="info"),
-    Rule("/sandbox/api/apps", endpoint="apps", methods=["GET", "POST"]),
-    Rule("/sandbox/api/trades", endpoint="trades"),
-    Rule("/sandbox/api/trades/<app_id>/<out_trade_no>", endpoint="trade"),
-    Rule("/sandbox/api/trades/<app_id>/<out_trade_no>/pay", endpoint="pay", methods=["POST"]),
-    Rule("/sandbox/api/notifications", endpoint="notifications"),
-    Rule("/sandbox/api/faults", endpoint="faults", methods=["GET", "POST"]),
-    Rule("/sandbox/api/clock", endpoint="clock", methods=["GET", "POST"]),
-    Rule("/sandbox/api/settings", endpoint="settings", methods=["GET", "POST"]),
-    Rule("/sandbox/api/buyers", endpoint="buyers"),
-    Rule("/sandbox/api/buyers/<login>", endpoint="buyer", methods=["POST"]),
-]
+
+def _rules() -> list[Rule]:
+    return [
+        Rule("/", endpoint="home"),
+        Rule("/gateway.do", endpoint="gateway", methods=["GET", "POST"]),
+        Rule("/cashier/<token>", endpoint="cashier", methods=["GET", "POST"]),
+        Rule("/sandbox/", endpoint="dashboard"),
+        Rule("/sandbox/api/info", endpoint="info"),
+        Rule("/sandbox/api/apps", endpoint="apps", methods=["GET", "POST"]),
+        Rule("/sandbox/api/trades", endpoint="trades"),
+        Rule("/sandbox/api/trades/<app_id>/<out_trade_no>", endpoint="trade"),
+        Rule("/sandbox/api/trades/<app_id>/<out_trade_no>/pay", endpoint="pay", methods=["POST"]),
+        Rule("/sandbox/api/notifications", endpoint="notifications"),
+        Rule("/sandbox/api/faults", endpoint="faults", methods=["GET", "POST"]),
+        Rule("/sandbox/api/clock", endpoint="clock", methods=["GET", "POST"]),
+        Rule("/sandbox/api/settings", endpoint="settings", methods=["GET", "POST"]),
+        Rule("/sandbox/api/buyers", endpoint="buyers"),
+        Rule("/sandbox/api/buyers/<login>", endpoint="buyer", methods=["POST"]),
+    ]
 
 
 class Sandbox:
@@ -69,7 +71,7 @@ class Sandbox:
         self.notifier = Notifier(self.store, self.clock, self.accounts, self.faults)
         self.trades = Trades(self.store, self.clock, self.accounts, self.notifier.enqueue)
         self.notifier.on_tick = self.trades.expire_due
-        self.url_map = Map(_RULES, strict_slashes=False)
+        self.url_map = Map(_rules(), strict_slashes=False)
         self._closed = False
 
     # -- lifecycle ------------------------------------------------------------------------------
