@@ -81,7 +81,15 @@ SIMPLE_JWT = {
     "REFRESH_TOKEN_LIFETIME": timedelta(days=1),
     "SIGNING_KEY": "tests-only-jwt-signing-key-not-secret-0123456789",
 }
-SPECTACULAR_SETTINGS = {"TITLE": "Zhifu API (tests)", "VERSION": "0.1.0"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Zhifu API (tests)",
+    "VERSION": "0.1.0",
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "zhifu.models.Order.Status",
+        "PaymentStatusEnum": "zhifu.models.PaymentAttempt.Status",
+        "RefundStatusEnum": "zhifu.models.Refund.Status",
+    },
+}
 
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_BROKER_URL = "memory://"

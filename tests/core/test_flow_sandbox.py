@@ -7,7 +7,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from tests.core.conftest import wait_until
+from tests.conftest import wait_until
 from zhifu.models import Notification, Order, PaymentAttempt
 from zhifu.services.orders import create_order_from_skus
 from zhifu.services.payments import start_payment

@@ -1,3 +1,24 @@
-from django.urls import URLPattern, URLResolver
+"""Include at ``/api/``: ``path("api/", include("zhifu.api.urls"))``."""
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from django.urls import URLPattern, URLResolver, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+
+from . import views
+
+app_name = "zhifu-api"
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("token/", TokenObtainPairView.as_view(), name="token"),
+    path("token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
+    path("orders/", views.OrderListCreateView.as_view(), name="orders"),
+    path("orders/<str:out_trade_no>/", views.OrderDetailView.as_view(), name="order"),
+    path("orders/<str:out_trade_no>/pay/", views.OrderPayView.as_view(), name="order-pay"),
+    path("orders/<str:out_trade_no>/cancel/", views.OrderCancelView.as_view(), name="order-cancel"),
+    path("wallet/", views.WalletView.as_view(), name="wallet"),
+    path("wallet/ledger/", views.LedgerView.as_view(), name="wallet-ledger"),
+    path("wallet/top-up/", views.TopUpView.as_view(), name="wallet-top-up"),
+    path("refunds/", views.RefundListCreateView.as_view(), name="refunds"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="zhifu-api:schema"), name="docs"),
+]
