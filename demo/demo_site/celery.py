@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -21,6 +22,9 @@ def merge_zhifu_beat_schedule(**kwargs: Any) -> None:
     Runs when a worker or beat imports task modules, after Celery's Django fixup has called
     ``django.setup()`` (zhifu.tasks imports models, so settings.py cannot import it).
     """
-    from zhifu.tasks import BEAT_SCHEDULE
-
+    try:
+        from zhifu.tasks import BEAT_SCHEDULE
+    except ImportError as exc:  # a core without periodic jobs: run the worker without them
+        logging.getLogger("demo").warning("no zhifu.tasks.BEAT_SCHEDULE: %s", exc)
+        return
     app.conf.beat_schedule = {**BEAT_SCHEDULE, **(app.conf.beat_schedule or {})}
