@@ -62,6 +62,8 @@ def _codec(charset: str) -> str:
 def _encode(content: str | bytes, charset: str) -> bytes:
     if isinstance(content, bytes):
         return content
+    if charset == "utf-8":
+        return content.encode()  # the common case, without a codec lookup
     try:
         return content.encode(_codec(charset))
     except LookupError:
@@ -80,6 +82,8 @@ def flatten_params(params: Mapping[str, Any] | _MultiValue) -> dict[str, str]:
     A parameter given more than once is refused: Alipay never sends one, and two values let the
     verifier and the code that acts on the data read different ones.
     """
+    if type(params) is dict and all(type(value) is str for value in params.values()):
+        return {str(key): value for key, value in params.items()}  # the common case, fast
     items: Iterable[tuple[str, Any]]
     if hasattr(params, "lists"):
         items = params.lists()
@@ -103,7 +107,11 @@ def flatten_params(params: Mapping[str, Any] | _MultiValue) -> dict[str, str]:
 
 def _join(params: Mapping[str, str], exclude: frozenset[str]) -> str:
     return "&".join(
-        f"{key}={params[key]}" for key in sorted(params) if key not in exclude and params[key] != ""
+        [
+            f"{key}={value}"
+            for key, value in sorted(params.items())
+            if value != "" and key not in exclude
+        ]
     )
 
 
@@ -183,7 +191,8 @@ class Verifier:
         if not isinstance(sign, str | bytes):
             return False
         try:
-            signature = base64.b64decode(sign, validate=True)
+            # Strict: only the base64 alphabet, correct padding (like b64decode(validate=True)).
+            signature = binascii.a2b_base64(sign, strict_mode=True)
         except (binascii.Error, ValueError):
             return False
         try:
