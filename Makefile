@@ -23,8 +23,8 @@ chromium:
 	   (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null)); }
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench demo
-	$(BIN)/ruff format --check src tests bench demo
+	$(BIN)/ruff check src tests bench demo examples
+	$(BIN)/ruff format --check src tests bench demo examples
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
