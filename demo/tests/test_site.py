@@ -188,7 +188,7 @@ def test_pay_by_balance_page_flow_and_already_paid_message(
     )
     order.refresh_from_db()
     assert order.status == "paid"
-    assert 'data-testid="status">' in paid.content.decode()
+    assert 'data-status="paid"' in paid.content.decode()
     mug.refresh_from_db()
     assert mug.sold == 1
     again = alice_client.get(f"/orders/{order.out_trade_no}/pay/", follow=True)
