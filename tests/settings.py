@@ -61,7 +61,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file (not in-memory) test database, so that the live server's threads get their own
     # connections; IMMEDIATE transactions serialise writers instead of failing with "locked".
     DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 30}
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR / "test_zhifu.sqlite3")}
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR / f"test_zhifu_{os.getpid()}.sqlite3")}
+else:
+    # One test database per run, so that two suites running at once do not drop each other's.
+    DATABASES["default"]["TEST"] = {"NAME": f"test_zhifu_{os.getpid()}"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, tests only
 

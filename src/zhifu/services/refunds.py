@@ -45,7 +45,8 @@ OPEN_OR_DONE = (Refund.Status.PENDING, Refund.Status.UNKNOWN, Refund.Status.SUCC
 def refundable_amount(attempt: PaymentAttempt) -> Decimal:
     """What can still be refunded of ``attempt``: paid minus refunds pending, unknown or done."""
     taken = attempt.refunds.filter(status__in=OPEN_OR_DONE).aggregate(s=Sum("amount"))["s"]
-    return attempt.amount - (taken or ZERO)
+    # quantized: SQLite sums decimals in floating point
+    return attempt.amount - Decimal(taken or 0).quantize(Decimal("0.01"))
 
 
 def _out_request_no(attempt: PaymentAttempt) -> str:

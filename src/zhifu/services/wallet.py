@@ -13,7 +13,7 @@ from django.db.models import Sum
 
 from ..exceptions import InsufficientBalance, OrderError
 from ..models import LedgerEntry, Order, Refund, Wallet
-from ..money import AmountError, parse_amount, parse_money
+from ..money import AmountError, parse_amount
 
 __all__ = [
     "LedgerMismatch",
@@ -27,6 +27,7 @@ __all__ = [
 
 log = logging.getLogger("zhifu.wallet")
 ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
 
 
 def _user_pk(user: Any) -> Any:
@@ -138,9 +139,13 @@ def create_top_up(user: Any, amount: Decimal | str | int) -> Order:
     )
 
 
+def _cents(value: Any) -> Decimal:
+    # SQLite sums decimals in floating point: 4.9999999999 is 5.00
+    return Decimal(value or 0).quantize(CENT)
+
+
 def ledger_sum(wallet: Wallet) -> Decimal:
-    total = wallet.entries.aggregate(total=Sum("amount"))["total"]
-    return parse_money(total) if total is not None and total >= 0 else (total or ZERO)
+    return _cents(wallet.entries.aggregate(total=Sum("amount"))["total"])
 
 
 @dataclass(frozen=True)
@@ -159,7 +164,7 @@ def audit() -> list[LedgerMismatch]:
     }
     mismatches = []
     for wallet in Wallet.objects.all().only("id", "user_id", "balance"):
-        total = sums.get(wallet.pk) or ZERO
+        total = _cents(sums.get(wallet.pk))
         if total != wallet.balance:
             mismatches.append(LedgerMismatch(wallet.pk, wallet.user_id, wallet.balance, total))
     return mismatches
