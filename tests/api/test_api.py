@@ -267,3 +267,16 @@ def test_unexpected_errors_are_json_500(buyer_api, monkeypatch):
 
     monkeypatch.setattr(wallet_service, "balance", boom)
     error(buyer_api.get("/api/wallet/"), 500, "internal_error")
+
+
+def test_error_shape_and_auth_do_not_depend_on_the_sites_drf_defaults(
+    settings, fake_alipay, user, other_user
+):
+    settings.REST_FRAMEWORK = {
+        "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"]
+    }
+    client = APIClient()
+    error(client.get("/api/orders/"), 401, "not_authenticated")
+    client.force_login(user)
+    theirs = make_order(other_user)
+    error(client.get(f"/api/orders/{theirs.out_trade_no}/"), 404, "order_not_found")

@@ -8,9 +8,11 @@ from typing import Any
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, permissions, status
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_simplejwt.authentication import JWTAuthentication
 
 from ..models import LedgerEntry, Order, Refund
 from ..services import orders as order_service
@@ -18,6 +20,7 @@ from ..services import payments as payment_service
 from ..services import refunds as refund_service
 from ..services import wallet as wallet_service
 from . import serializers as s
+from .errors import exception_handler
 
 __all__ = [
     "LedgerView",
@@ -29,6 +32,17 @@ __all__ = [
     "TopUpView",
     "WalletView",
 ]
+
+
+class ZhifuAPI:
+    """Zhifu's API answers with its own error shape, JWT or session auth, signed-in users only,
+    whatever the site's REST_FRAMEWORK defaults are."""
+
+    authentication_classes: Any = (JWTAuthentication, SessionAuthentication)
+    permission_classes: Any = (permissions.IsAuthenticated,)
+
+    def get_exception_handler(self) -> Any:
+        return exception_handler
 
 
 def _payment_body(start: payment_service.PaymentStart) -> dict[str, Any]:
@@ -50,7 +64,7 @@ def _order_body(order: Order, request: Request) -> dict[str, Any]:
     return dict(s.OrderDetailSerializer(order, context={"request": request}).data)
 
 
-class OrderListCreateView(generics.ListCreateAPIView[Order]):
+class OrderListCreateView(ZhifuAPI, generics.ListCreateAPIView[Order]):
     """My orders, newest first (lines and status included); or create one from SKUs."""
 
     serializer_class = s.OrderSerializer
@@ -78,14 +92,14 @@ class OrderListCreateView(generics.ListCreateAPIView[Order]):
         return Response(body, status=status.HTTP_201_CREATED)
 
 
-class OrderDetailView(APIView):
+class OrderDetailView(ZhifuAPI, APIView):
     @extend_schema(responses=s.OrderDetailSerializer)
     def get(self, request: Request, out_trade_no: str) -> Response:
         order = order_service.get_order(request.user, out_trade_no)
         return Response(_order_body(order, request))
 
 
-class OrderPayView(APIView):
+class OrderPayView(ZhifuAPI, APIView):
     """Pay a pending order: the pay URL / form (page, wap), the QR code text, or the balance
     result. Calling it again reuses the open attempt of the same channel or replaces it."""
 
@@ -100,7 +114,7 @@ class OrderPayView(APIView):
         return Response(_payment_body(start))
 
 
-class OrderCancelView(APIView):
+class OrderCancelView(ZhifuAPI, APIView):
     @extend_schema(request=None, responses=s.OrderDetailSerializer)
     def post(self, request: Request, out_trade_no: str) -> Response:
         order = order_service.get_order(request.user, out_trade_no)
@@ -108,7 +122,7 @@ class OrderCancelView(APIView):
         return Response(_order_body(order, request))
 
 
-class WalletView(APIView):
+class WalletView(ZhifuAPI, APIView):
     @extend_schema(responses=s.WalletSerializer)
     def get(self, request: Request) -> Response:
         return Response(
@@ -116,7 +130,7 @@ class WalletView(APIView):
         )
 
 
-class LedgerView(generics.ListAPIView[LedgerEntry]):
+class LedgerView(ZhifuAPI, generics.ListAPIView[LedgerEntry]):
     serializer_class = s.LedgerEntrySerializer
 
     def get_queryset(self) -> QuerySet[LedgerEntry]:
@@ -127,7 +141,7 @@ class LedgerView(generics.ListAPIView[LedgerEntry]):
         )
 
 
-class TopUpView(APIView):
+class TopUpView(ZhifuAPI, APIView):
     """Create a top-up order; pay it with ``POST orders/<out_trade_no>/pay/``."""
 
     @extend_schema(request=s.TopUpSerializer, responses={201: s.OrderDetailSerializer})
@@ -138,7 +152,7 @@ class TopUpView(APIView):
         return Response(_order_body(order, request), status=status.HTTP_201_CREATED)
 
 
-class RefundListCreateView(generics.ListCreateAPIView[Refund]):
+class RefundListCreateView(ZhifuAPI, generics.ListCreateAPIView[Refund]):
     """Staff only: list refunds, or refund an order (all that is left, or ``amount``)."""
 
     serializer_class = s.RefundSerializer
