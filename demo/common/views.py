@@ -217,11 +217,9 @@ def respond_to_start(request: HttpRequest, order: Order, start: Any) -> HttpResp
 def _qr_svg(content: str) -> str:
     import segno
 
-    out = io.StringIO()
-    segno.make(content, error="m").save(
-        out, kind="svg", scale=6, border=2, xmldecl=False, svgns=True
-    )
-    return out.getvalue()
+    out = io.BytesIO()
+    segno.make(content, error="m").save(out, kind="svg", scale=6, border=2, xmldecl=False)
+    return out.getvalue().decode("utf-8")
 
 
 @login_required

@@ -268,6 +268,7 @@ ZH = {
     "See your order": "查看订单",
     "Thank you! Your reward was paid from your wallet.": "感谢打赏！已从钱包余额支付。",
     "Articles by our authors": "作者文章",
+    "Paid amount": "实付金额",
 }
 
 PLURALS = {

@@ -192,3 +192,24 @@ def test_expired_order_returns_coupon_and_credits(demo: Demo, login: Any) -> Non
     page.goto(cashier_url)
     assert page.locator("#closed").count() == 1
     shot(page, "expired-cashier-closed")
+
+
+def test_pay_by_qr_code(demo: Demo, login: Any) -> None:
+    page = login("carol")
+    page.goto(demo.url + "/shop/")
+    page.locator("article.goods", has_text="USB-C cable").locator("button").click()
+    page.check("[data-testid=channel-alipay_qr]")
+    page.click("[data-testid=pay-button]")
+    page.wait_for_selector("[data-testid=qr] svg")
+    shot(page, "qr-page")
+    # "scan" it: open the QR code's content (the sandbox's cashier) on another device
+    phone = page.context.new_page()
+    phone.goto(page.get_attribute("[data-testid=qr-link]", "href"))
+    phone.fill("#login", "buyer2@sandbox.com")
+    phone.fill("#password", "111111")
+    phone.click("#pay")
+    phone.wait_for_selector("#paid")
+    # the QR page notices by itself (the notification paid the order) and shows the result
+    page.wait_for_url(f"{demo.url}/orders/**", timeout=30_000)
+    wait_status(page, "paid")
+    shot(page, "qr-paid")
