@@ -241,7 +241,7 @@ def wallet(request: HttpRequest) -> HttpResponse:
 
     entries = (
         LedgerEntry.objects.filter(wallet__user=request.user)
-        .select_related("order")
+        .select_related("order", "order__user")
         .order_by("-created_at", "-pk")[:100]
     )
     return render(

@@ -213,3 +213,21 @@ def test_pay_by_qr_code(demo: Demo, login: Any) -> None:
     page.wait_for_url(f"{demo.url}/orders/**", timeout=30_000)
     wait_status(page, "paid")
     shot(page, "qr-paid")
+
+
+def test_wallet_top_up_through_alipay(demo: Demo, login: Any) -> None:
+    page = login("carol")
+    page.goto(demo.url + "/wallet/")
+    before = money(page.inner_text("[data-testid=balance]"))
+    page.fill("[data-testid=topup-amount]", "100")
+    page.click("[data-testid=topup-button]")
+    # a top-up cannot be paid from the wallet itself: only Alipay channels are offered
+    assert page.locator("[data-testid=channel-balance]").count() == 0
+    page.check("[data-testid=channel-alipay_page]")
+    page.click("[data-testid=pay-button]")
+    pay_at_cashier(page, demo)
+    wait_status(page, "paid")
+    page.goto(demo.url + "/wallet/")
+    assert money(page.inner_text("[data-testid=balance]")) - before == Decimal("100.00")
+    assert page.locator("tr.ledger-topup").count() == 1
+    shot(page, "wallet-top-up")
