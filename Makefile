@@ -15,12 +15,14 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Browser tests drive Debian's chromium through Playwright (no browser download).
+# Browser tests drive Debian's chromium through Playwright (no browser download); a CJK font so
+# Chinese pages render in screenshots.
 chromium:
-	@command -v chromium >/dev/null || { \
-	  echo "installing Debian's chromium for the browser tests"; \
-	  (apt-get install -y -q chromium >/dev/null 2>&1 || \
-	   (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null)); }
+	@if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi wenquanyi; then \
+	  echo "installing Debian's chromium and fonts-wqy-microhei for the browser tests"; \
+	  apt-get install -y -q chromium fonts-wqy-microhei >/dev/null 2>&1 || \
+	  { apt-get update -q >/dev/null && apt-get install -y -q chromium fonts-wqy-microhei >/dev/null; }; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench demo examples
