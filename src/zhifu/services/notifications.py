@@ -52,8 +52,22 @@ class Rejected(Exception):
 
 def _safe_headers(headers: Mapping[str, Any]) -> dict[str, str]:
     return {
-        str(k): str(v)[:1024] for k, v in headers.items() if str(k).lower() not in SECRET_HEADERS
+        _no_nul(str(k)): _no_nul(str(v))[:1024]
+        for k, v in headers.items()
+        if str(k).lower() not in SECRET_HEADERS
     }
+
+
+def _no_nul(value: Any) -> Any:
+    """PostgreSQL ``text`` and ``jsonb`` cannot hold NUL: a body carrying one (never a genuine
+    notification) is stored with U+FFFD instead, rather than not stored at all."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, list):
+        return [_no_nul(v) for v in value]
+    if isinstance(value, dict):
+        return {_no_nul(k): _no_nul(v) for k, v in value.items()}
+    return value
 
 
 def record_notification(
@@ -65,9 +79,10 @@ def record_notification(
 ) -> Notification:
     """Store a notification exactly as received, committed, before it is verified."""
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
+    text = _no_nul(text)
     params: dict[str, Any] = {}
     try:
-        params = parse_body(text)
+        params = _no_nul(parse_body(text))
     except ValueError:
         pass
     with transaction.atomic():
