@@ -11,4 +11,7 @@ class ZhifuConfig(AppConfig):
         from . import (
             checks,  # noqa: F401 - registers the system checks
             conf,  # noqa: F401 - connects the setting_changed receiver
+            logs,
         )
+
+        logs.install()  # signatures, keys and tokens never reach a log

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from ..alipay import SignatureError
 from ..conf import zhifu_settings
+from ..logs import ctx
 from ..models import Notification, Order, PaymentAttempt
 from ..providers import alipay as alipay_provider
 from ..providers.alipay import TradeState
@@ -130,7 +131,10 @@ def replay_notification(notification: Notification) -> Notification:
     Applying is idempotent: an already-applied payment comes back ``duplicate``."""
     notification.refresh_from_db()
     log.info(
-        "replaying notification id=%s out_trade_no=%s", notification.pk, notification.out_trade_no
+        "replaying notification id=%s out_trade_no=%s",
+        notification.pk,
+        notification.out_trade_no,
+        extra=ctx("notification_replayed", payment=notification.out_trade_no),
     )
     return process_notification(notification)
 
@@ -160,6 +164,7 @@ def _record_error(notification: Notification, detail: str) -> None:
         "notification failed id=%s out_trade_no=%s; not acknowledged, Alipay will retry",
         notification.pk,
         notification.out_trade_no,
+        extra=ctx("notification_error", payment=notification.out_trade_no),
     )
     try:
         Notification.objects.filter(pk=notification.pk).update(
@@ -183,6 +188,7 @@ def _reject(notification: Notification, reason: str, detail: str) -> None:
         notification.out_trade_no,
         notification.remote_addr,
         detail,
+        extra=ctx("notification_rejected", payment=notification.out_trade_no),
     )
     _finish(notification, Notification.Outcome.REJECTED, reason, detail)
 
@@ -253,6 +259,7 @@ def _apply(notification: Notification, data: dict[str, str]) -> None:
         attempt.out_trade_no,
         state.trade_no,
         state.status,
+        extra=ctx("notification_" + outcome, order=order, payment=attempt, trade=state.trade_no),
     )
 
 

@@ -19,6 +19,7 @@ from ..alipay import BEIJING
 from ..catalog import resolve
 from ..conf import zhifu_settings
 from ..exceptions import GatewayUnavailable, OrderError
+from ..logs import ctx
 from ..models import Order, OrderAdjustment, OrderLine, PaymentAttempt
 from ..money import MAX_AMOUNT, AmountError, parse_amount, parse_money
 from ..signals import order_cancelled, order_expired
@@ -179,6 +180,7 @@ def create_order(
         order.kind,
         order.total_amount,
         order.user_id,
+        extra=ctx("order_created", order=order),
     )
     return order
 
@@ -264,6 +266,7 @@ def _close_open_attempts(order: Order) -> list[tuple[PaymentAttempt, bool]]:
                 attempt.out_trade_no,
                 order.out_trade_no,
                 exc.message,
+                extra=ctx("close_failed", order=order, payment=attempt),
             )
             results.append((attempt, False))
             continue
@@ -304,7 +307,12 @@ def _finish(order: Order, target: str, closed: list[tuple[PaymentAttempt, bool]]
         if changed:
             signal = order_cancelled if target == Order.Status.CANCELLED else order_expired
             signal.send(sender=Order, order=order)
-            log.info("order %s out_trade_no=%s", target, order.out_trade_no)
+            log.info(
+                "order %s out_trade_no=%s",
+                target,
+                order.out_trade_no,
+                extra=ctx(str(target), order=order),
+            )
         return changed
 
 
@@ -341,5 +349,9 @@ def expire_orders(*, now: datetime | None = None, limit: int = 500) -> int:
             if expire_order(order, now=now):
                 count += 1
         except Exception:  # one bad order must not stop the job
-            log.exception("expiring order out_trade_no=%s failed", order.out_trade_no)
+            log.exception(
+                "expiring order out_trade_no=%s failed",
+                order.out_trade_no,
+                extra=ctx("expire_failed", order=order),
+            )
     return count

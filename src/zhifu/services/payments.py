@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from ..conf import zhifu_settings
 from ..exceptions import OrderError, PaymentError
+from ..logs import ctx
 from ..models import Order, PaymentAttempt
 from ..providers import alipay as alipay_provider
 from ..providers.alipay import TradeState
@@ -86,7 +87,10 @@ def _close_later(attempts: list[PaymentAttempt]) -> None:
                 outcome = alipay_provider.close(attempt.out_trade_no)
             except Exception as exc:  # noqa: BLE001 - best effort; reconcile keeps watching
                 log.warning(
-                    "closing replaced trade out_trade_no=%s failed: %s", attempt.out_trade_no, exc
+                    "closing replaced trade out_trade_no=%s failed: %s",
+                    attempt.out_trade_no,
+                    exc,
+                    extra=ctx("close_failed", payment=attempt),
                 )
                 continue
             if outcome == "closed":
@@ -157,6 +161,7 @@ def start_payment(
         attempt.out_trade_no,
         channel,
         reuse is not None,
+        extra=ctx("payment_started", order=order, payment=attempt),
     )
     return PaymentStart(
         attempt=attempt,
@@ -225,6 +230,7 @@ def apply_payment(
                 row.out_trade_no,
                 trade_no or row.trade_no,
                 source,
+                extra=ctx("duplicate", order=order, payment=row, trade=trade_no or row.trade_no),
             )
             attempt.status = row.status
             return DUPLICATE
@@ -269,6 +275,7 @@ def apply_payment(
                 fields["trade_no"],
                 row.amount,
                 source,
+                extra=ctx("paid", order=order, payment=row, trade=str(fields["trade_no"])),
             )
         else:
             transition(row, PaymentAttempt.Status.EXTRA, **fields)
@@ -287,6 +294,12 @@ def apply_payment(
                     order.out_trade_no,
                     row.out_trade_no,
                     fields["trade_no"],
+                    extra=ctx(
+                        "late_payment_flagged",
+                        order=order,
+                        payment=row,
+                        trade=str(fields["trade_no"]),
+                    ),
                 )
             else:
                 refund = create_automatic_refund(order, row, reason=why)
@@ -297,6 +310,13 @@ def apply_payment(
                     row.out_trade_no,
                     fields["trade_no"],
                     refund.out_request_no,
+                    extra=ctx(
+                        "extra_payment",
+                        order=order,
+                        payment=row,
+                        trade=str(fields["trade_no"]),
+                        refund=refund,
+                    ),
                 )
         attempt.status = row.status
         return APPLIED
@@ -353,6 +373,7 @@ def sync_attempt(attempt: PaymentAttempt) -> Order:
             attempt.out_trade_no,
             state.total_amount,
             attempt.amount,
+            extra=ctx("amount_mismatch", order=order, payment=attempt),
         )
         Order.objects.filter(pk=order.pk).update(
             needs_attention=True, attention_reason="Alipay reports a different amount"

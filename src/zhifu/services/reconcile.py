@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from ..conf import zhifu_settings
 from ..exceptions import GatewayUnavailable
+from ..logs import ctx
 from ..models import Order, PaymentAttempt
 from .payments import sync_attempt
 
@@ -80,6 +81,7 @@ def reconcile_payments(
                 attempt.out_trade_no,
                 attempt.order.out_trade_no,
                 exc.message,
+                extra=ctx("reconcile_unavailable", order=attempt.order, payment=attempt),
             )
             PaymentAttempt.objects.filter(pk=attempt.pk).update(
                 next_check_at=now + timedelta(seconds=zhifu_settings.RECONCILE_SCHEDULE[0])
@@ -87,7 +89,11 @@ def reconcile_payments(
             continue
         except Exception:
             report.errors += 1
-            log.exception("reconcile failed for out_trade_no=%s", attempt.out_trade_no)
+            log.exception(
+                "reconcile failed for out_trade_no=%s",
+                attempt.out_trade_no,
+                extra=ctx("reconcile_error", payment=attempt),
+            )
             continue
         fresh = PaymentAttempt.objects.get(pk=attempt.pk)
         open_ = fresh.status == PaymentAttempt.Status.PENDING or (
@@ -102,7 +108,10 @@ def reconcile_payments(
             report.paid += 1
             report.orders.append(order.out_trade_no)
             log.info(
-                "reconcile paid order=%s out_trade_no=%s", order.out_trade_no, attempt.out_trade_no
+                "reconcile paid order=%s out_trade_no=%s",
+                order.out_trade_no,
+                attempt.out_trade_no,
+                extra=ctx("reconcile_paid", order=order, payment=attempt),
             )
     return report
 

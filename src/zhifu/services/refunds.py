@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from ..conf import zhifu_settings
 from ..exceptions import InsufficientBalance, RefundError
+from ..logs import ctx
 from ..models import LedgerEntry, Order, PaymentAttempt, Refund
 from ..money import AmountError, parse_amount
 from ..providers import alipay as alipay_provider
@@ -125,6 +126,7 @@ def refund_order(
             order.out_trade_no,
             refund.out_request_no,
             value,
+            extra=ctx("refund_created", order=order, refund=refund),
         )
     if transaction.get_connection().in_atomic_block:
         execute_refund_later(refund)
@@ -190,6 +192,7 @@ def execute_refund(refund: Refund) -> Refund:
             refund.order.out_trade_no,
             refund.out_request_no,
             outcome.code,
+            extra=ctx("refund_unknown", order=refund.order, refund=refund),
         )
     refund.refresh_from_db()
     return refund
@@ -212,6 +215,7 @@ def complete_refund(refund: Refund, *, raw: dict[str, Any] | None = None) -> boo
                 order.out_trade_no,
                 row.out_request_no,
                 row.amount,
+                extra=ctx("extra_payment_refunded", order=order, refund=row),
             )
             return True
         order.refunded_amount += row.amount
@@ -230,6 +234,7 @@ def complete_refund(refund: Refund, *, raw: dict[str, Any] | None = None) -> boo
             row.amount,
             order.refunded_amount,
             order.status,
+            extra=ctx("refunded", order=order, refund=row),
         )
         return True
 
@@ -256,6 +261,7 @@ def fail_refund(refund: Refund, code: str, message: str) -> bool:
         refund.order.out_trade_no if hasattr(refund, "order") else refund.order_id,
         refund.out_request_no,
         code,
+        extra=ctx("refund_failed", order=order, refund=refund),
     )
     return changed
 
@@ -302,5 +308,9 @@ def retry_refunds(*, now: datetime | None = None, limit: int = 200) -> int:
             if execute_refund(refund).status == Refund.Status.SUCCEEDED:
                 done += 1
         except Exception:
-            log.exception("retrying refund out_request_no=%s failed", refund.out_request_no)
+            log.exception(
+                "retrying refund out_request_no=%s failed",
+                refund.out_request_no,
+                extra=ctx("refund_retry_failed", refund=refund),
+            )
     return done
