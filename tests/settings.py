@@ -10,6 +10,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from zhifu.tasks import BEAT_SCHEDULE
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR = BASE_DIR / "var"
 VAR.mkdir(exist_ok=True)
@@ -95,7 +97,8 @@ SPECTACULAR_SETTINGS = {
 }
 
 CELERY_TASK_ALWAYS_EAGER = True
-CELERY_BROKER_URL = "memory://"
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "memory://")  # Redis in production
+CELERY_BEAT_SCHEDULE = {**BEAT_SCHEDULE}
 
 # Placeholder so that the app loads; fixtures replace it for every test that uses Zhifu.
 ZHIFU: dict[str, object] = {"CATALOG": "tests.shop.catalog.resolve"}

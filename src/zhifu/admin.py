@@ -239,6 +239,7 @@ class RefundAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "created_at",
     )
     list_filter = ("status", "automatic")
+    list_select_related = ("order",)
     search_fields = ("out_request_no", "order__out_trade_no")
     readonly_fields = [f.name for f in Refund._meta.concrete_fields if f.name != "id"]
     actions = ["retry"]
@@ -267,6 +268,7 @@ class LedgerEntryInline(ReadOnlyInline):
 @admin.register(Wallet)
 class WalletAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("user", "balance", "updated_at")
+    list_select_related = ("user",)
     search_fields = ("user__username",)
     readonly_fields = ("user", "balance", "updated_at")
     inlines = [LedgerEntryInline]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
@@ -27,6 +27,9 @@ __all__ = ["alipay_notify", "alipay_return"]
 log = logging.getLogger("zhifu.views")
 
 
+# Not wrapped in ATOMIC_REQUESTS: the raw notification must commit before it is verified, and
+# "success" may only be sent after the transaction that applied it committed.
+@transaction.non_atomic_requests
 @csrf_exempt  # Alipay's servers post here; they have no CSRF token. This view only.
 @require_POST
 def alipay_notify(request: HttpRequest) -> HttpResponse:
@@ -74,6 +77,7 @@ def order_status_payload(order: Order) -> dict[str, Any]:
     }
 
 
+@transaction.non_atomic_requests  # the query to Alipay must not run holding row locks
 @require_GET
 def alipay_return(request: HttpRequest) -> HttpResponse:
     """The buyer's browser comes back from the cashier. The signature is checked, and if the

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from django.db.models import QuerySet
+from django.utils.decorators import method_decorator
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, permissions, status
 from rest_framework.authentication import SessionAuthentication
@@ -43,6 +45,12 @@ class ZhifuAPI:
 
     def get_exception_handler(self) -> Any:
         return exception_handler
+
+    # Never inside ATOMIC_REQUESTS: the service layer opens its own short transactions, so that
+    # no row lock is held while Alipay is called over HTTP (precreate, close, refund).
+    @method_decorator(transaction.non_atomic_requests)
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
 
 
 def _payment_body(start: payment_service.PaymentStart) -> dict[str, Any]:
