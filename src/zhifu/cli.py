@@ -6,6 +6,7 @@ Errors are one clear line on stderr and a non-zero exit status, never a tracebac
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -137,12 +138,16 @@ def cmd_alipay_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
-    if not args.time_scale > 0:
+    if not (args.time_scale > 0 and math.isfinite(args.time_scale)):
         raise CommandError("--time-scale must be a positive number", EXIT_UNUSABLE)
     from .sandbox.server import serve  # lazy: the sandbox is only needed here
 
+    if not (args.timestamp_skew >= 0 and math.isfinite(args.timestamp_skew)):
+        raise CommandError(
+            "--timestamp-skew must be a number of seconds >= 0 (0: unchecked)", EXIT_UNUSABLE
+        )
     try:
-        serve(args.host, args.port, Path(args.data_dir), args.time_scale)
+        serve(args.host, args.port, Path(args.data_dir), args.time_scale, args.timestamp_skew)
     except SystemExit as exc:  # serve() reports start-up failures this way
         if isinstance(exc.code, str):
             raise CommandError(exc.code.removeprefix("zhifu sandbox: ")) from None
@@ -197,7 +202,21 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=_port, default=9000)
     sandbox.add_argument("--data-dir", default="var/sandbox", metavar="DIR")
-    sandbox.add_argument("--time-scale", type=float, default=1.0, metavar="N")
+    sandbox.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        metavar="N",
+        help="run the sandbox clock N times faster (notification retries, trade timeouts)",
+    )
+    sandbox.add_argument(
+        "--timestamp-skew",
+        type=float,
+        default=900.0,
+        metavar="SECONDS",
+        help="refuse requests whose timestamp is further than this from Beijing time "
+        "(isv.invalid-timestamp); 0 disables the check (default: 900)",
+    )
     sandbox.set_defaults(func=cmd_sandbox)
     return parser
 

@@ -2,10 +2,16 @@
 
 Its page-pay URL is accepted and payable; it verifies the sandbox's return parameters,
 notifications and synchronous responses (issue 2, section 6, the sandbox half).
+
+The SDK stamps requests with ``datetime.now()``: local time. Like Alipay, the sandbox refuses a
+timestamp hours away from Beijing time, so these tests run it with the process time zone set to
+Beijing (what its users must do on their servers), and one test shows the failure on a UTC host.
 """
 
 from __future__ import annotations
 
+import os
+import time
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
@@ -28,6 +34,23 @@ def receiver():
 def sb(tmp_path):
     with SandboxServer(tmp_path / "sandbox") as server:
         yield server
+
+
+def set_process_tz(name: str | None) -> None:
+    if name is None:
+        os.environ.pop("TZ", None)
+    else:
+        os.environ["TZ"] = name
+    time.tzset()
+
+
+@pytest.fixture(autouse=True)
+def beijing_local_time():
+    """The SDK formats local time: make local time Beijing's ("CST-8" needs no tz database)."""
+    original = os.environ.get("TZ")
+    set_process_tz("CST-8")
+    yield
+    set_process_tz(original)
 
 
 @pytest.fixture
@@ -122,3 +145,10 @@ def test_sdk_rejects_a_corrupted_response_signature(sb, sdk):
     sb.faults(corrupt_responses=1)
     with pytest.raises(AliPayValidationError):
         sdk.api_alipay_trade_query(out_trade_no="nope")
+
+
+def test_on_a_utc_host_its_local_timestamps_are_refused(sb, sdk):
+    set_process_tz("UTC0")  # restored by the autouse fixture
+    answer = sdk.api_alipay_trade_query(out_trade_no="fz5")
+    assert (answer["code"], answer["sub_code"]) == ("40002", "isv.invalid-timestamp")
+    assert "8 h behind Beijing time" in answer["sub_msg"]

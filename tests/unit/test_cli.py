@@ -213,11 +213,11 @@ def test_sandbox_passes_its_options_to_serve(
     monkeypatch.setattr(server, "serve", lambda *args: calls.append(args))
     data_dir = tmp_path / "sb"
     args = ["sandbox", "--host", "0.0.0.0", "--port", "9123", "--data-dir", str(data_dir)]
-    assert main([*args, "--time-scale", "60"]) == 0
-    assert calls == [("0.0.0.0", 9123, data_dir, 60.0)]
+    assert main([*args, "--time-scale", "60", "--timestamp-skew", "0"]) == 0
+    assert calls == [("0.0.0.0", 9123, data_dir, 60.0, 0.0)]
     calls.clear()
     assert main(["sandbox"]) == 0
-    assert calls == [("127.0.0.1", 9000, Path("var/sandbox"), 1.0)]
+    assert calls == [("127.0.0.1", 9000, Path("var/sandbox"), 1.0, 900.0)]
 
 
 def test_sandbox_errors_are_one_line(
@@ -245,7 +245,16 @@ def test_sandbox_errors_are_one_line(
 
 
 @pytest.mark.parametrize(
-    "args", [["--time-scale", "0"], ["--time-scale", "-1"], ["--port", "70000"], ["--port", "x"]]
+    "args",
+    [
+        ["--time-scale", "0"],
+        ["--time-scale", "-1"],
+        ["--time-scale", "nan"],
+        ["--timestamp-skew", "-1"],
+        ["--timestamp-skew", "inf"],
+        ["--port", "70000"],
+        ["--port", "x"],
+    ],
 )
 def test_sandbox_bad_options(args: list[str]) -> None:
     result = run("sandbox", *args)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 import traceback
 from collections.abc import Callable, Iterable
@@ -35,7 +36,12 @@ from .web import json_error
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
-__all__ = ["Sandbox"]
+__all__ = ["DEFAULT_TIMESTAMP_SKEW", "Sandbox"]
+
+# How far a request's ``timestamp`` may be from Beijing wall-clock time (seconds; 0: unchecked).
+# Alipay documents no window; a client on a UTC host that formats local time is 8 h off and is
+# refused by Alipay (reference section 1.3), which this catches while tolerating skewed clocks.
+DEFAULT_TIMESTAMP_SKEW = 900.0
 
 
 def _rules() -> list[Rule]:
@@ -61,7 +67,24 @@ def _rules() -> list[Rule]:
 class Sandbox:
     """Everything one sandbox holds. Call :meth:`start` to run the notifier thread."""
 
-    def __init__(self, data_dir: Path, time_scale: float = 1.0) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        time_scale: float = 1.0,
+        *,
+        timestamp_skew: float = DEFAULT_TIMESTAMP_SKEW,
+    ) -> None:
+        if (
+            isinstance(timestamp_skew, bool)
+            or not isinstance(timestamp_skew, int | float)
+            or not math.isfinite(timestamp_skew)
+            or timestamp_skew < 0
+        ):
+            raise ValueError(
+                f"timestamp_skew must be a number of seconds >= 0 (0: unchecked), "
+                f"got {timestamp_skew!r}"
+            )
+        self.timestamp_skew = float(timestamp_skew)
         self.data_dir = Path(data_dir)
         self.store = Store(self.data_dir)
         offset = float(self.store.get_meta("clock_offset") or 0.0)

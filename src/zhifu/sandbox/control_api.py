@@ -125,6 +125,7 @@ def info(sandbox: Sandbox, request: Request) -> Response:
                 for b in sandbox.accounts.buyers()
             ],
             "time_scale": sandbox.clock.scale,
+            "timestamp_skew": sandbox.timestamp_skew,
             "now": fmt(sandbox.clock.now()),
             "notify_triggers": sandbox.notifier.triggers(),
         }

@@ -24,7 +24,7 @@ from werkzeug.wrappers import Request, Response
 from zhifu.alipay import Verifier, request_content
 from zhifu.money import format_amount
 
-from .clock import fmt
+from .clock import fmt, parse_beijing
 from .messages import codec
 from .trades import PAGE_METHODS, TradeError, parse_trade_request
 from .web import render
@@ -238,20 +238,44 @@ def _check_common(sandbox: Sandbox, params: dict[str, str]) -> str:
         raise GatewayError("40001", "isv.missing-signature", "缺少签名参数")
     if not params.get("timestamp"):
         raise GatewayError("40001", "isv.missing-timestamp", "缺少时间戳参数")
-    if not _TIMESTAMP.fullmatch(params["timestamp"]) or _bad_date(params["timestamp"]):
+    sent = parse_beijing(params["timestamp"]) if _TIMESTAMP.fullmatch(params["timestamp"]) else None
+    if sent is None:
         raise GatewayError(
             "40002",
             "isv.invalid-timestamp",
             "非法的时间戳参数 (use yyyy-MM-dd HH:mm:ss, Beijing time)",
         )
+    _check_skew(sandbox.timestamp_skew, params["timestamp"], sent)
     _check_signature(app.app_public_key, params)
     return app_id
 
 
-def _bad_date(text: str) -> bool:
-    from .clock import parse_beijing
+def _check_skew(window: float, text: str, sent: float) -> None:
+    """Refuse a timestamp further than ``window`` seconds from Beijing wall-clock time.
 
-    return parse_beijing(text) is None
+    Compared with real time, not the sandbox clock: clients stamp requests with their own
+    clock, which ``--time-scale`` and ``advance_seconds`` do not move.
+    """
+    if window <= 0:
+        return
+    now = time.time()
+    offset = sent - now
+    if abs(offset) <= window:
+        return
+    hours = offset / 3600
+    hint = ""
+    if abs(abs(hours) - round(abs(hours))) * 3600 <= window and round(abs(hours)) >= 1:
+        hint = (
+            f"; it is {abs(round(hours))} h {'behind' if hours < 0 else 'ahead of'} Beijing "
+            "time: the client probably formats local time on a host in another time zone "
+            "(send Beijing time, UTC+8)"
+        )
+    raise GatewayError(
+        "40002",
+        "isv.invalid-timestamp",
+        f"非法的时间戳参数: {text} is {abs(offset):.0f} s from the gateway's Beijing time "
+        f"{fmt(now)} (allowed: ±{window:g} s){hint}",
+    )
 
 
 def _check_signature(public_key: str, params: dict[str, str]) -> None:

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import socket
 import sqlite3
 import sys
 import threading
 from pathlib import Path
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import (
+    BaseWSGIServer,
+    WSGIRequestHandler,
+    get_sockaddr,
+    make_server,
+    select_address_family,
+)
 
 from .accounts import BUYER_PASSWORD
-from .app import Sandbox
+from .app import DEFAULT_TIMESTAMP_SKEW, Sandbox
 
 __all__ = ["RunningSandbox", "SandboxStartError", "serve", "start"]
 
@@ -33,7 +40,7 @@ class RunningSandbox:
         self.sandbox = sandbox
         self.server = server
         self.url = url
-        self.port = server.server_port
+        self.port = server.port
         self._thread = threading.Thread(
             target=server.serve_forever,
             kwargs={"poll_interval": 0.1},
@@ -57,37 +64,65 @@ class RunningSandbox:
         self.sandbox.close()
 
 
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening socket, bound here so that a taken port is one clear error.
+
+    (Left to bind on its own, werkzeug prints its own lines to stderr and exits.)
+    """
+    family = select_address_family(host, port)
+    address = get_sockaddr(host, port, family)
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(128)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
 def start(
     host: str,
     port: int,
     data_dir: Path,
     time_scale: float = 1.0,
     *,
+    timestamp_skew: float = DEFAULT_TIMESTAMP_SKEW,
     log_requests: bool = False,
 ) -> RunningSandbox:
     """Open (or create) the sandbox in ``data_dir`` and serve it; ``port=0`` picks a free port."""
     try:
-        sandbox = Sandbox(Path(data_dir), time_scale)
-    except (OSError, sqlite3.Error) as exc:
-        raise SandboxStartError(f"cannot use data dir {data_dir}: {exc}") from None
-    except ValueError as exc:
-        raise SandboxStartError(str(exc)) from None
-    try:
-        server = make_server(
-            host,
-            port,
-            sandbox,
-            threaded=True,
-            request_handler=WSGIRequestHandler if log_requests else _QuietHandler,
-        )
-    except (OSError, SystemExit) as exc:
-        sandbox.close()
-        reason = getattr(exc, "strerror", None) or "address in use or not available"
+        listener = _listen(host, port)
+    except OSError as exc:
+        reason = exc.strerror or str(exc) or "address in use or not available"
         raise SandboxStartError(f"cannot listen on {host}:{port}: {reason}") from None
+    try:
+        try:
+            sandbox = Sandbox(Path(data_dir), time_scale, timestamp_skew=timestamp_skew)
+        except (OSError, sqlite3.Error) as exc:
+            raise SandboxStartError(f"cannot use data dir {data_dir}: {exc}") from None
+        except ValueError as exc:
+            raise SandboxStartError(str(exc)) from None
+        try:
+            server = make_server(
+                host,
+                port,
+                sandbox,
+                threaded=True,
+                request_handler=WSGIRequestHandler if log_requests else _QuietHandler,
+                fd=listener.fileno(),  # werkzeug duplicates the descriptor
+            )
+        except (OSError, SystemExit) as exc:
+            sandbox.close()
+            reason = getattr(exc, "strerror", None) or "address in use or not available"
+            raise SandboxStartError(f"cannot listen on {host}:{port}: {reason}") from None
+    finally:
+        listener.close()
     shown = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host  # noqa: S104
     if ":" in shown:
         shown = f"[{shown}]"
-    url = f"http://{shown}:{server.server_port}"
+    url = f"http://{shown}:{server.port}"
     sandbox.accounts.write_files(url + "/gateway.do")
     sandbox.start()
     return RunningSandbox(sandbox, server, url)
@@ -109,6 +144,12 @@ def banner(running: RunningSandbox) -> str:
         f"  dashboard          {running.url}/sandbox/",
         f"  control API        {running.url}/sandbox/api/info",
         f"  time scale         x{sandbox.clock.scale:g}",
+        "  timestamp window   "
+        + (
+            f"±{sandbox.timestamp_skew:g} s of Beijing time"
+            if sandbox.timestamp_skew > 0
+            else "not checked"
+        ),
         f"  buyers (password {BUYER_PASSWORD}):",
     ]
     for buyer in sandbox.accounts.buyers():
@@ -117,10 +158,18 @@ def banner(running: RunningSandbox) -> str:
     return "\n".join(lines)
 
 
-def serve(host: str, port: int, data_dir: Path, time_scale: float = 1.0) -> None:
+def serve(
+    host: str,
+    port: int,
+    data_dir: Path,
+    time_scale: float = 1.0,
+    timestamp_skew: float = DEFAULT_TIMESTAMP_SKEW,
+) -> None:
     """Run the sandbox until Ctrl-C. Raises SystemExit with one clear line if it cannot start."""
     try:
-        running = start(host, port, data_dir, time_scale, log_requests=True)
+        running = start(
+            host, port, data_dir, time_scale, timestamp_skew=timestamp_skew, log_requests=True
+        )
     except SandboxStartError as exc:
         raise SystemExit(f"zhifu sandbox: {exc}") from None
     print(banner(running), flush=True)

@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from zhifu.alipay import AlipayClient, load_private_key, load_public_key
 
+from .app import DEFAULT_TIMESTAMP_SKEW
 from .server import RunningSandbox, start
 
 __all__ = ["SandboxApp", "SandboxError", "SandboxServer"]
@@ -58,7 +59,9 @@ class SandboxServer:
     """Start with ``with SandboxServer(tmp_path) as sb:`` or ``sb.start()`` / ``sb.stop()``.
 
     ``data_dir`` defaults to a temporary directory removed on stop. ``time_scale`` speeds up
-    the sandbox clock (1000: the 4-minute first retry comes after 0.24 s).
+    the sandbox clock (1000: the 4-minute first retry comes after 0.24 s). ``timestamp_skew``
+    is how far (seconds) a request's timestamp may be from Beijing wall-clock time; 0 turns
+    the check off.
     """
 
     def __init__(
@@ -68,12 +71,14 @@ class SandboxServer:
         time_scale: float = 1.0,
         host: str = "127.0.0.1",
         port: int = 0,
+        timestamp_skew: float = DEFAULT_TIMESTAMP_SKEW,
     ) -> None:
         self._own_dir = data_dir is None
         self.data_dir = (
             Path(tempfile.mkdtemp(prefix="zhifu-sandbox-")) if data_dir is None else Path(data_dir)
         )
         self.time_scale = time_scale
+        self.timestamp_skew = timestamp_skew
         self.host = host
         self._port = port
         self._running: RunningSandbox | None = None
@@ -87,7 +92,13 @@ class SandboxServer:
     def start(self) -> SandboxServer:
         if self._running is not None:
             return self
-        self._running = start(self.host, self._port, self.data_dir, self.time_scale)
+        self._running = start(
+            self.host,
+            self._port,
+            self.data_dir,
+            self.time_scale,
+            timestamp_skew=self.timestamp_skew,
+        )
         self._port = self._running.port  # a restart comes back on the same port
         self._http = httpx.Client(base_url=self._running.url, timeout=120.0)
         self._info = None
