@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from zhifu.catalog import CatalogItem, UnknownSku
 
 
@@ -22,7 +24,7 @@ def resolve(sku: str, user: Any) -> CatalogItem:
     if parts[0] == "goods" and len(parts) == 2 and parts[1].isdigit():
         goods = Goods.objects.filter(pk=int(parts[1]), is_active=True).first()
         if goods is None:
-            raise UnknownSku(message=f"no goods on sale with SKU {sku!r}")
+            raise UnknownSku(message=_("No goods on sale with SKU %(sku)s.") % {"sku": sku})
         return CatalogItem(
             sku=goods.sku,
             title=goods.name,
@@ -42,9 +44,9 @@ def resolve(sku: str, user: Any) -> CatalogItem:
         else:
             option = None
         if option is None:
-            raise UnknownSku(message=f"no course option on sale with SKU {sku!r}")
+            raise UnknownSku(message=_("No course option on sale with SKU %(sku)s.") % {"sku": sku})
         return course_item(option)
-    raise UnknownSku(message=f"unknown SKU {sku!r}")
+    raise UnknownSku(message=_("Unknown SKU %(sku)s.") % {"sku": sku})
 
 
 def course_item(option: Any) -> CatalogItem:

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import io
 import logging
+import socket
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -35,6 +37,7 @@ log = logging.getLogger("demo")
 
 ALIPAY_CHANNELS = ("alipay_page", "alipay_wap", "alipay_qr")
 ALL_CHANNELS = (*ALIPAY_CHANNELS, "balance")
+MAX_CHECKS = 20  # the result page asks Alipay at most this many times, every 3 s
 
 
 def error_message(exc: Exception) -> str:
@@ -116,7 +119,11 @@ def order_detail(request: HttpRequest, out_trade_no: str) -> HttpResponse:
     order = get_user_order(request, out_trade_no)
     attempt = _latest_alipay_attempt(order) if order.status == Order.Status.PENDING else None
     waiting = False
-    if attempt is not None:
+    # ``?check=N``: the buyer came back from Alipay (the return page, "I have paid", "check
+    # again"); the page asks Alipay and refreshes itself a limited number of times.
+    check_text = request.GET.get("check", "")
+    check = int(check_text) if check_text.isdigit() and len(check_text) < 4 else None
+    if attempt is not None and check is not None:
         try:
             order = payments.sync_attempt(attempt)
         except GatewayUnavailable as exc:
@@ -124,8 +131,13 @@ def order_detail(request: HttpRequest, out_trade_no: str) -> HttpResponse:
         except ZhifuError as exc:
             log.info("sync of %s said: %s", order.out_trade_no, exc)
         order = get_user_order(request, out_trade_no)
-        waiting = order.status == Order.Status.PENDING
-    context: dict[str, Any] = {"order": order, "waiting": waiting, "attempt": attempt}
+        waiting = order.status == Order.Status.PENDING and check < MAX_CHECKS
+    context: dict[str, Any] = {
+        "order": order,
+        "waiting": waiting,
+        "attempt": attempt,
+        "next_check": (check or 0) + 1,
+    }
     context.update(_fulfilment_context(order))
     return render(request, "common/order_detail.html", context)
 
@@ -135,7 +147,13 @@ def _fulfilment_context(order: Order) -> dict[str, Any]:
     from courses.models import Enrollment
     from rewards.models import Reward
 
-    context: dict[str, Any] = {"enrollments": [], "reward": None}
+    context: dict[str, Any] = {
+        "enrollments": [],
+        "reward": None,
+        "paid_attempt": order.attempts.filter(status=PaymentAttempt.Status.SUCCEEDED)
+        .order_by("pk")
+        .first(),
+    }
     if order.status != Order.Status.PENDING:
         context["enrollments"] = list(
             Enrollment.objects.filter(user=order.user, order_no=order.out_trade_no).select_related(
@@ -206,12 +224,31 @@ def respond_to_start(request: HttpRequest, order: Order, start: Any) -> HttpResp
             "common/pay_qr.html",
             {"order": order, "qr_svg": _qr_svg(start.qr_code), "qr_code": start.qr_code},
         )
+    if (start.pay_url or start.form_html) and not gateway_reachable():
+        # Page and wap pay only sign a URL: without this check the buyer would be sent to a
+        # browser error page instead of being told that Alipay is down.
+        messages.error(request, error_message(GatewayUnavailable()))
+        return None
     if start.pay_url:
         return redirect(start.pay_url)
     if start.form_html:
         return HttpResponse(start.form_html)
     messages.error(request, error_message(GatewayUnavailable()))
     return None
+
+
+def gateway_reachable(timeout: float = 2.0) -> bool:
+    """Can a TCP connection be opened to Alipay's gateway (the sandbox in the demo)?"""
+    from zhifu.conf import zhifu_settings
+
+    url = urlsplit(str(zhifu_settings.GATEWAY_URL))
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        with socket.create_connection((url.hostname or "", port), timeout=timeout):
+            return True
+    except OSError:
+        log.warning("Alipay gateway %s:%s unreachable", url.hostname, port)
+        return False
 
 
 def _qr_svg(content: str) -> str:

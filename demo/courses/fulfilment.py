@@ -3,16 +3,18 @@
 Run from ``common.fulfilment`` inside Zhifu's transaction, once per event. Paid: enrollments
 with expiry dates, student counts, the coupon marked used, the held credits spent, and (after
 commit) the courses removed from the cart. Cancelled or expired: the coupon and the credits
-released. Fully refunded: enrollments revoked and the credits returned.
+released. Refunded: each refund returns its share of the credits (all of them on a full refund);
+a full refund also revokes the enrollments. Coupons are not returned on refund.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import ROUND_FLOOR
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from .cart import Cart
@@ -120,8 +122,39 @@ def on_closed(order: Any) -> None:
         )
 
 
+def credits_due_back(order: Any) -> int:
+    """Credits an order's refunds have earned back so far, in proportion to the money refunded:
+    ``floor(credits × refunded / paid)``, and all of them once the order is fully refunded."""
+    credits = _credits_of(order)
+    if not credits:
+        return 0
+    if str(order.status) == "refunded" or order.refunded_amount >= order.total_amount:
+        return credits
+    share = credits * order.refunded_amount / order.total_amount
+    return min(credits, int(share.to_integral_value(rounding=ROUND_FLOOR)))
+
+
 def on_refunded(order: Any, refund: Any) -> None:
-    """Only a full refund undoes the purchase: access revoked, credits returned."""
+    """Every refund returns its share of the credits (see ``credits_due_back``); only a full
+    refund revokes access to the courses. A coupon is not given back: it was used."""
+    due = credits_due_back(order)
+    returned = (
+        CreditEntry.objects.filter(
+            user=order.user, order_no=order.out_trade_no, kind=CreditEntry.Kind.RETURN
+        ).aggregate(total=Sum("amount"))["total"]
+        or 0
+    )
+    if due > returned:
+        account = CreditAccount.objects.select_for_update().get(user=order.user)
+        account.balance += due - returned
+        account.save(update_fields=["balance"])
+        CreditEntry.objects.create(
+            user=order.user,
+            kind=CreditEntry.Kind.RETURN,
+            amount=due - returned,
+            order_no=order.out_trade_no,
+            memo=order.subject,
+        )
     if str(order.status) != "refunded":
         return
     for line in course_lines(order):
@@ -131,15 +164,3 @@ def on_refunded(order: Any, refund: Any) -> None:
         ).update(revoked=True)
         if updated:
             Course.objects.filter(pk=course_id, students__gt=0).update(students=F("students") - 1)
-    credits = _credits_of(order)
-    if credits:
-        account = CreditAccount.objects.select_for_update().get(user=order.user)
-        account.balance += credits
-        account.save(update_fields=["balance"])
-        CreditEntry.objects.create(
-            user=order.user,
-            kind=CreditEntry.Kind.RETURN,
-            amount=credits,
-            order_no=order.out_trade_no,
-            memo=order.subject,
-        )

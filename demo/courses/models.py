@@ -17,6 +17,13 @@ CENT = Decimal("0.01")
 
 class Course(models.Model):
     title = models.CharField(_("title"), max_length=120)
+    code = models.SlugField(
+        _("code"),
+        max_length=40,
+        blank=True,
+        default="",
+        help_text=_("a stable key for sample data"),
+    )
     teacher = models.CharField(_("teacher"), max_length=60)
     summary = models.TextField(_("summary"), blank=True)
     lessons = models.PositiveIntegerField(_("lessons"), default=10)

@@ -75,8 +75,12 @@ def cart(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         action = request.POST.get("action", "")
         if action.startswith("remove:"):
-            the_cart.remove(int(action.split(":", 1)[1]))
-            messages.info(request, _("Removed from your cart."))
+            course_id = action.split(":", 1)[1]
+            if course_id.isdigit():
+                the_cart.remove(int(course_id))
+                messages.info(request, _("Removed from your cart."))
+            else:
+                messages.error(request, _("That is not in your cart."))
             return redirect("cart")
         lines = the_cart.lines()
         selected = {int(v) for v in request.POST.getlist("selected") if v.isdigit()}

@@ -27,4 +27,20 @@ def merge_zhifu_beat_schedule(**kwargs: Any) -> None:
     except ImportError as exc:  # a core without periodic jobs: run the worker without them
         logging.getLogger("demo").warning("no zhifu.tasks.BEAT_SCHEDULE: %s", exc)
         return
-    app.conf.beat_schedule = {**BEAT_SCHEDULE, **(app.conf.beat_schedule or {})}
+    app.conf.beat_schedule = demo_beat_schedule(BEAT_SCHEDULE, app.conf.beat_schedule or {})
+
+
+def demo_beat_schedule(
+    core: dict[str, dict[str, Any]], site: dict[str, dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """Zhifu's jobs plus the site's; with ``ZHIFU_DEMO_BEAT_SECONDS`` (settings.DEMO_BEAT_SECONDS)
+    every Zhifu job runs at that interval instead (the same tasks, run by the same worker)."""
+    from django.conf import settings
+
+    seconds = getattr(settings, "DEMO_BEAT_SECONDS", None)
+    merged = {}
+    for name, entry in core.items():
+        merged[name] = {**entry, "schedule": float(seconds)} if seconds else dict(entry)
+    if seconds:
+        logging.getLogger("demo").info("Zhifu's periodic jobs run every %ss", seconds)
+    return {**merged, **site}

@@ -18,6 +18,9 @@ Environment variables (all optional):
   or file paths); ``ZHIFU_APP_CERT``, ``ZHIFU_ALIPAY_PUBLIC_CERT``, ``ZHIFU_ALIPAY_ROOT_CERT`` for
   certificate mode.
 - ``ZHIFU_ORDER_EXPIRY_SECONDS`` (default 1800), ``ZHIFU_LATE_PAYMENT_POLICY`` (``refund``).
+- ``ZHIFU_DEMO_BEAT_SECONDS``: run Zhifu's periodic jobs (expire orders, reconcile payments,
+  retry refunds) every N seconds instead of their own schedule (every minute / five minutes).
+  For demos and end-to-end tests that want to see an order expire quickly.
 """
 
 from __future__ import annotations
@@ -254,6 +257,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(_celery_dir / "queue"),
         "data_folder_out": str(_celery_dir / "queue"),
         "processed_folder": str(_celery_dir / "processed"),
+        "control_folder": str(_celery_dir / "control"),  # not ./control in the working directory
         "store_processed": False,
     }
 CELERY_TASK_IGNORE_RESULT = True
@@ -261,8 +265,10 @@ CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(_celery_dir / "beat-schedule")
-# zhifu.tasks.BEAT_SCHEDULE (expire, reconcile, retry refunds) is merged in demo_site/celery.py.
+# zhifu.tasks.BEAT_SCHEDULE (expire, reconcile, retry refunds) is merged in demo_site/celery.py,
+# every job at DEMO_BEAT_SECONDS if that is set.
 CELERY_BEAT_SCHEDULE: dict[str, Any] = {}
+DEMO_BEAT_SECONDS = float(os.environ.get("ZHIFU_DEMO_BEAT_SECONDS") or 0) or None
 
 # --- the demo's own knobs ------------------------------------------------------------------------
 DEMO_CREDITS_PER_YUAN = 10  # 10 credits = ¥1

@@ -13,6 +13,20 @@ from pathlib import Path
 PO = Path(__file__).resolve().parent / "zh_Hans" / "LC_MESSAGES" / "django.po"
 
 ZH = {
+    "No goods on sale with SKU %(sku)s.": "没有在售的商品 %(sku)s。",
+    "No course option on sale with SKU %(sku)s.": "没有在售的课程有效期选项 %(sku)s。",
+    "Unknown SKU %(sku)s.": "未知的商品编号 %(sku)s。",
+    "Paid with": "支付方式",
+    "Alipay trade no.": "支付宝交易号",
+    "I have paid: check again": "我已付款，再查一次",
+    "Starting balance of the demo": "演示初始余额",
+    "Welcome credits": "新人积分",
+    "stable key": "标识",
+    "a stable key for sample data": "示例数据的固定标识",
+    "That is not in your cart.": "购物车里没有这一项。",
+    "Nobody has rewarded this article yet — be the first": "还没有人赞赏，支持一下",
+    "This item is not on sale.": "该商品已下架。",
+    "Enter a quantity from 1 to %(max)d.": "请输入 1 到 %(max)d 之间的数量。",
     "Demo site": "演示站点",
     "Item": "商品",
     "Validity": "有效期",
@@ -276,6 +290,7 @@ PLURALS = {
     "%(n)s student": "%(n)s 名学生",
     "%(n)s reward": "%(n)s 人打赏",
     "%(n)s sold": "已售 %(n)s",
+    "%(n)s reader has rewarded this article — add your support": "已经有 %(n)s 人赞赏，支持一下",
 }
 
 

@@ -14,6 +14,13 @@ class Article(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="articles"
     )
     title = models.CharField(_("title"), max_length=150)
+    code = models.SlugField(
+        _("code"),
+        max_length=40,
+        blank=True,
+        default="",
+        help_text=_("a stable key for sample data"),
+    )
     summary = models.CharField(_("summary"), max_length=300, blank=True)
     body = models.TextField(_("body"))
     created_at = models.DateTimeField(_("published"), auto_now_add=True)

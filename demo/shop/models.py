@@ -11,6 +11,13 @@ from django.utils.translation import gettext_lazy as _
 
 class Goods(models.Model):
     name = models.CharField(_("name"), max_length=100)
+    code = models.SlugField(
+        _("code"),
+        max_length=40,
+        blank=True,
+        default="",
+        help_text=_("a stable key for sample data"),
+    )
     description = models.TextField(_("description"), blank=True)
     price = models.DecimalField(
         _("price"), max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]

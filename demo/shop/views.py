@@ -7,12 +7,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from zhifu.exceptions import ZhifuError
 from zhifu.services.orders import create_order_from_skus
 
 from .models import Goods
+
+MAX_QUANTITY = 99
 
 
 def goods_list(request: HttpRequest) -> HttpResponse:
@@ -25,13 +28,14 @@ def buy_now(request: HttpRequest, pk: int) -> HttpResponse:
     goods = Goods.objects.filter(pk=pk, is_active=True).first()
     if goods is None:
         messages.error(
-            request, error_message(ZhifuError("unknown_sku", "This item is not on sale."))
+            request, error_message(ZhifuError("unknown_sku", _("This item is not on sale.")))
         )
         return redirect("shop")
-    try:
-        quantity = max(1, min(99, int(request.POST.get("quantity", "1"))))
-    except ValueError:
-        quantity = 1
+    text = request.POST.get("quantity", "1").strip() or "1"
+    if not text.isdigit() or not 1 <= int(text) <= MAX_QUANTITY:
+        messages.error(request, _("Enter a quantity from 1 to %(max)d.") % {"max": MAX_QUANTITY})
+        return redirect("shop")
+    quantity = int(text)
     try:
         order = create_order_from_skus(
             request.user,

@@ -29,6 +29,11 @@ KIND_LABELS = {
     "reward": _("Reward"),
     "topup": _("Top-up"),
 }
+# Memos the demo writes itself (sample data), shown in the visitor's language.
+KNOWN_NOTES = {
+    "demo starting balance": _("Starting balance of the demo"),
+    "welcome credits": _("Welcome credits"),
+}
 LEDGER_LABELS = {
     "topup": _("Top-up"),
     "payment": _("Payment"),
@@ -79,3 +84,9 @@ def kind_label(value: Any) -> str:
 @register.filter
 def ledger_label(value: Any) -> str:
     return str(LEDGER_LABELS.get(str(value), value))
+
+
+@register.filter
+def note(value: Any) -> str:
+    """A ledger/credits memo: the demo's own memos translated, anything else as stored."""
+    return str(KNOWN_NOTES.get(str(value), value))

@@ -26,7 +26,8 @@ REPO = Path(__file__).resolve().parents[3]
 RUNNER = REPO / "demo" / "run_demo.py"
 SHOTS = REPO / "test-output" / "e2e"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-ORDER_EXPIRY_SECONDS = 40  # short, so that the expiry test sees the worker expire an order
+ORDER_EXPIRY_SECONDS = 30  # short, so that the expiry test sees the worker expire an order
+BEAT_SECONDS = 3  # the worker's beat runs Zhifu's jobs (expire, reconcile) this often
 PASSWORD = "zhifu-demo"  # noqa: S105 - the demo users' published password
 BUYER = ("buyer1@sandbox.com", "111111")
 
@@ -53,6 +54,9 @@ class Demo:
         self.sandbox_url = sandbox_url
         self.var_dir = var_dir
         self.env = env
+
+    def log(self) -> str:
+        return (SHOTS / "run_demo.log").read_text("utf-8")
 
     def manage(self, *args: str) -> str:
         """Run a management command against the demo's database (like an operator would)."""
@@ -81,6 +85,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
             "SANDBOX_PORT": str(sandbox_port),
             "DEMO_VAR_DIR": str(var_dir),
             "ZHIFU_ORDER_EXPIRY_SECONDS": str(ORDER_EXPIRY_SECONDS),
+            "ZHIFU_DEMO_BEAT_SECONDS": str(BEAT_SECONDS),
         }
     )
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -154,11 +159,20 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def login(demo: Demo, browser: Any) -> Iterator[Any]:
-    """``login("alice")`` -> a Playwright page logged in as that demo user (own context)."""
+    """``login("alice")`` -> a Playwright page logged in as that demo user (own context);
+    ``login("carol", phone=True)``: a phone-sized touch viewport."""
     contexts = []
 
-    def _login(username: str) -> Any:
-        context = browser.new_context(viewport={"width": 1200, "height": 860})
+    def _login(username: str, phone: bool = False) -> Any:
+        if phone:
+            context = browser.new_context(
+                viewport={"width": 390, "height": 844},
+                is_mobile=True,
+                has_touch=True,
+                device_scale_factor=2,
+            )
+        else:
+            context = browser.new_context(viewport={"width": 1200, "height": 860})
         context.set_default_timeout(20_000)
         contexts.append(context)
         page = context.new_page()

@@ -23,42 +23,50 @@ USERS = [
     ("admin", True, Decimal("0.00"), 0),
 ]
 
+# Chinese first, like the tutorials. Each row has a stable ``code``: seeding finds rows by it (so
+# running again creates nothing twice) and tests find them by it, never by title.
 GOODS = [
-    ("Alipay sandbox mug", "A mug for the developer who tests payments.", "39.00", "☕"),
-    ("Mechanical keyboard", "Blue switches, loud enough for an open office.", "369.00", "⌨️"),
-    ("Notebook set", "Three notebooks for your order-state diagrams.", "12.30", "📓"),
-    ("USB-C cable", "One metre; it charges and it syncs.", "19.90", "🔌"),
+    # code, name, description, price, picture
+    ("mug", "支付宝沙箱马克杯", "给天天测试支付的开发者准备的马克杯。", "39.00", "☕"),
+    ("keyboard", "机械键盘（青轴）", "青轴，声音大到整个办公室都知道你在写代码。", "369.00", "⌨"),
+    ("notebook", "笔记本三件套", "三本笔记本，正好画订单状态机。", "12.30", "✎"),
+    ("cable", "USB-C 数据线", "一米长，能充电也能传数据。", "19.90", "⚡"),
 ]
 
 COURSES = [
+    # code, title, teacher, summary, cover colour, lessons, [(days or None=permanent, price)]
     (
-        "Django from zero",
-        "Wang Lei",
-        "Models, views, templates and the admin: build and deploy a real site.",
+        "python",
+        "Python 入门",
+        "王磊",
+        "变量、函数、面向对象和常用标准库：零基础写出第一个小程序。",
         "#2563eb",
         24,
         [(30, "49.00"), (90, "99.00"), (180, "159.00"), (None, "299.00")],
     ),
     (
-        "Payments done right",
-        "Li Na",
-        "Orders, idempotent notifications, refunds and reconciliation with Alipay.",
+        "payments",
+        "Django 支付实战",
+        "李娜",
+        "订单、幂等的异步通知、退款与对账：用 Django 接入支付宝。",
         "#16a34a",
         16,
         [(30, "69.00"), (180, "199.00"), (None, "399.00")],
     ),
     (
-        "Vue for back-end developers",
-        "Zhang Wei",
-        "Components, routing and talking to a DRF API.",
+        "vue",
+        "Vue 前端开发",
+        "张伟",
+        "组件、路由，以及如何调用 DRF 接口。",
         "#9333ea",
         20,
         [(90, "79.00"), (None, "199.00")],
     ),
     (
-        "PostgreSQL in practice",
-        "Chen Jing",
-        "Indexes, transactions, row locks and what SELECT ... FOR UPDATE really does.",
+        "postgres",
+        "PostgreSQL 实战",
+        "陈静",
+        "索引、事务、行锁，以及 SELECT ... FOR UPDATE 到底做了什么。",
         "#ea580c",
         12,
         [(30, "29.00"), (90, "59.00"), (None, "149.00")],
@@ -66,42 +74,47 @@ COURSES = [
 ]
 
 ARTICLES = [
+    # code, author, title, summary, body
     (
+        "idempotent",
         "bob",
-        "Why your payment notification handler must be idempotent",
-        "Alipay retries its notification until it hears “success”. Handle it twice, pay twice.",
-        "Alipay sends the asynchronous notification again and again — after 4 minutes, 10 "
-        "minutes, an hour — until your server answers with the seven characters “success”.\n\n"
-        "If your handler adds the reward to the author's balance each time, a slow database or a "
-        "timeout turns one reward into two. Lock the order row, check its status, change it once, "
-        "and only then answer.",
+        "为什么支付宝异步通知的处理必须幂等",
+        "支付宝收不到 success 就会一直重发通知。处理两次，就会记两次账。",
+        "支付宝的异步通知会一遍又一遍地发送——4 分钟后、10 分钟后、1 小时后……直到你的服务器"
+        "回复那 7 个字符 “success” 为止。\n\n"
+        "如果每收到一次通知就给作者余额加一次钱，一次数据库变慢或者超时，一笔打赏就变成了两笔。"
+        "先锁住订单行，检查状态，只改一次，然后再回复。",
     ),
     (
+        "return-url",
         "bob",
-        "The return URL is not a receipt",
-        "The browser redirect can be forged, lost, or arrive before the notification.",
-        "When the buyer comes back from the cashier, the URL carries a signed set of parameters, "
-        "but no trade status. Treat it as a hint: query Alipay, or wait for the notification.",
+        "同步跳转不是收据",
+        "浏览器跳转回来的参数可能被伪造、丢失，也可能比异步通知先到。",
+        "买家从收银台回来时，URL 上带着一组签过名的参数，却没有交易状态。把它当作一个提示："
+        "去查询支付宝，或者等待异步通知。",
     ),
     (
+        "decimal",
         "carol",
-        "Money is not a float",
-        "0.1 + 0.2 is not 0.3, and Alipay wants exactly two decimal places.",
-        "Store amounts as decimals with two places, send them as strings like “12.30”, and never "
-        "let a float near a price. Your accountant will thank you.",
+        "金额不要用浮点数",
+        "0.1 + 0.2 不等于 0.3，而支付宝要的正好是两位小数。",
+        "金额用两位小数的 Decimal 存储，以 “12.30” 这样的字符串发送，永远别让 float 靠近价格。"
+        "财务会感谢你的。",
     ),
     (
+        "expiry",
         "carol",
-        "Expiring unpaid orders without losing payments",
-        "Close the trade at Alipay before you call an order expired.",
-        "An order that expires locally may still be paid at the cashier a second later. Close the "
-        "trade first; if Alipay says it is already paid, it is paid — fulfil it instead.",
+        "订单超时关闭，别把钱弄丢",
+        "先在支付宝关闭交易，再把订单标记为超时。",
+        "一个在本地已经超时的订单，下一秒仍可能在收银台被支付。先关闭交易；如果支付宝说已经付过了，"
+        "那就是付过了——给用户发货，而不是取消。",
     ),
     (
+        "first-week",
         "alice",
-        "A week of learning Django",
-        "Notes from my first week: models, the admin, and a tiny shop.",
-        "I built a goods list, a cart and an order page. Next week: payments.",
+        "学 Django 的第一周",
+        "第一周的笔记：模型、后台，还有一个小小的商城。",
+        "我做了商品列表、购物车和订单页。下周：接入支付。",
     ),
 ]
 
@@ -143,19 +156,25 @@ class Command(BaseCommand):
     def _goods(self) -> None:
         from shop.models import Goods
 
-        for name, description, price, emoji in GOODS:
+        for code, name, description, price, emoji in GOODS:
             Goods.objects.get_or_create(
-                name=name,
-                defaults={"description": description, "price": Decimal(price), "emoji": emoji},
+                code=code,
+                defaults={
+                    "name": name,
+                    "description": description,
+                    "price": Decimal(price),
+                    "emoji": emoji,
+                },
             )
 
     def _courses(self) -> None:
         from courses.models import Course, ValidityOption
 
-        for title, teacher, summary, color, lessons, options in COURSES:
+        for code, title, teacher, summary, color, lessons, options in COURSES:
             course, _ = Course.objects.get_or_create(
-                title=title,
+                code=code,
                 defaults={
+                    "title": title,
                     "teacher": teacher,
                     "summary": summary,
                     "color": color,
@@ -174,7 +193,7 @@ class Command(BaseCommand):
         specs = [
             (
                 "WELCOME20",
-                "¥20 welcome coupon",
+                "新人券 满 99 减 20",
                 "fixed",
                 Decimal("20.00"),
                 None,
@@ -182,10 +201,10 @@ class Command(BaseCommand):
                 -1,
                 90,
             ),
-            ("TENOFF", "10% off everything", "percent", None, 10, Decimal("0.00"), -1, 60),
+            ("TENOFF", "全场九折", "percent", None, 10, Decimal("0.00"), -1, 60),
             (
                 "BIG50",
-                "¥50 off big orders",
+                "满 300 减 50",
                 "fixed",
                 Decimal("50.00"),
                 None,
@@ -195,7 +214,7 @@ class Command(BaseCommand):
             ),
             (
                 "OLD5",
-                "¥5 coupon (expired)",
+                "5 元券（已过期）",
                 "fixed",
                 Decimal("5.00"),
                 None,
@@ -203,7 +222,7 @@ class Command(BaseCommand):
                 -60,
                 -1,
             ),
-            ("SOON15", "15% off next month", "percent", None, 15, Decimal("0.00"), 30, 60),
+            ("SOON15", "下月八五折", "percent", None, 15, Decimal("0.00"), 30, 60),
         ]
         for code, name, kind, amount, percent, min_spend, start, end in specs:
             coupon, _ = Coupon.objects.get_or_create(
@@ -224,9 +243,15 @@ class Command(BaseCommand):
     def _articles(self, users: dict[str, Any]) -> None:
         from rewards.models import Article
 
-        for author, title, summary, body in ARTICLES:
+        for code, author, title, summary, body in ARTICLES:
             Article.objects.get_or_create(
-                title=title, defaults={"author": users[author], "summary": summary, "body": body}
+                code=code,
+                defaults={
+                    "author": users[author],
+                    "title": title,
+                    "summary": summary,
+                    "body": body,
+                },
             )
 
     def _credits(self, users: dict[str, Any]) -> None:

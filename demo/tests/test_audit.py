@@ -1,0 +1,375 @@
+"""What the audit of issue 4 added: refunds and credits, CSRF everywhere but the notify view,
+malformed and tampered input never answered with a 500, Alipay unreachable shown clearly,
+Chinese-first sample data, and the demo's beat interval."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from courses import services
+from courses.models import (
+    Course,
+    CreditAccount,
+    CreditEntry,
+    Enrollment,
+    UserCoupon,
+    ValidityOption,
+)
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+from rewards.models import Article
+from shop.models import Goods
+
+from zhifu.models import Order
+from zhifu.services import payments, refunds, wallet
+
+pytestmark = pytest.mark.django_db
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def option(code: str, days: int | None) -> ValidityOption:
+    return ValidityOption.objects.get(course__code=code, days=days)
+
+
+def _coupon(user: Any, code: str) -> UserCoupon:
+    return UserCoupon.objects.get(user=user, coupon__code=code)
+
+
+def _paid_course_order(alice: Any, *, credits: int) -> Order:
+    """Python 入门 permanent (¥299) with the ¥20 coupon and ``credits`` credits, paid from the
+    wallet (a refund of a balance payment goes back to the wallet: no gateway needed)."""
+    order = services.checkout(
+        alice,
+        [option("python", None).pk],
+        user_coupon_id=_coupon(alice, "WELCOME20").pk,
+        credits=credits,
+    )
+    wallet.post_entry(alice, Decimal("500.00"), "adjustment", memo="test")
+    payments.start_payment(order, "balance", user=alice)
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
+    return order
+
+
+# --- refunds: credits in proportion, coupons not returned, access only revoked on a full refund
+
+
+@pytest.fixture
+def en(alice_client: Any) -> Any:
+    """alice's client with the English language cookie (the site is Chinese by default)."""
+    alice_client.cookies["django_language"] = "en"
+    return alice_client
+
+
+def _refund(capture: Any, order: Order, amount: Decimal | None = None) -> None:
+    with capture(execute=True):  # the refund is executed after the commit
+        refunds.refund_order(order, amount=amount, reason="test")
+
+
+def test_partial_refunds_return_credits_in_proportion(
+    seeded: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    capture = django_capture_on_commit_callbacks
+    alice = seeded["alice"]
+    order = _paid_course_order(alice, credits=150)  # 299 − 20 − 15 = ¥264 paid
+    assert order.total_amount == Decimal("264.00")
+    account = CreditAccount.objects.get(user=alice)
+    assert (account.balance, account.held) == (350, 0)
+
+    _refund(capture, order, Decimal("66.00"))
+    account.refresh_from_db()
+    assert account.balance == 350 + 37  # floor(150 × 66 / 264) = floor(37.5)
+    order.refresh_from_db()
+    assert order.status == Order.Status.PARTIALLY_REFUNDED
+    enrollment = Enrollment.objects.get(user=alice, course__code="python")
+    assert not enrollment.revoked  # a partial refund keeps access
+
+    _refund(capture, order, Decimal("66.00"))
+    account.refresh_from_db()
+    assert account.balance == 350 + 75  # floor(150 × 132 / 264): cumulative, no rounding drift
+
+    _refund(capture, order)  # the rest: every credit is back
+    account.refresh_from_db()
+    assert account.balance == 500
+    returned = CreditEntry.objects.filter(order_no=order.out_trade_no, kind="return")
+    assert sorted(e.amount for e in returned) == [37, 38, 75]
+    enrollment.refresh_from_db()
+    assert enrollment.revoked
+    assert _coupon(alice, "WELCOME20").status == UserCoupon.Status.USED  # not given back
+
+
+def test_full_refund_at_once_returns_all_credits_once(
+    seeded: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    alice = seeded["alice"]
+    order = _paid_course_order(alice, credits=100)
+    _refund(django_capture_on_commit_callbacks, order)
+    account = CreditAccount.objects.get(user=alice)
+    assert account.balance == 500
+    assert CreditEntry.objects.filter(order_no=order.out_trade_no, kind="return").count() == 1
+    assert Course.objects.get(code="python").students == 0
+
+
+# --- CSRF ------------------------------------------------------------------------------------
+
+
+def _walk(resolver: URLResolver, prefix: str = "") -> list[tuple[str, Any]]:
+    found = []
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            found += _walk(entry, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern):
+            found.append((prefix + str(entry.pattern), entry.callback))
+    return found
+
+
+def test_only_the_alipay_notify_view_is_csrf_exempt() -> None:
+    """Every Django view keeps CSRF, except Zhifu's notify view. DRF views are marked exempt by
+    DRF itself and do their own check: session auth enforces CSRF, JWT is a header, not a cookie."""
+    from rest_framework.authentication import SessionAuthentication
+    from rest_framework.views import APIView
+    from rest_framework_simplejwt.authentication import JWTAuthentication
+
+    exempt = []
+    for route, callback in _walk(get_resolver()):
+        if not getattr(callback, "csrf_exempt", False):
+            continue
+        view_class = getattr(callback, "cls", None)
+        if view_class is not None and issubclass(view_class, APIView):
+            for auth in view_class().get_authenticators():
+                assert isinstance(auth, (SessionAuthentication, JWTAuthentication)), (route, auth)
+            continue
+        exempt.append(route)
+    assert exempt == ["zhifu/alipay/notify/"]
+
+
+def test_api_with_a_session_cookie_needs_the_csrf_token(seeded: dict[str, Any]) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(seeded["alice"])
+    mug = Goods.objects.get(code="mug")
+    response = client.post(
+        "/api/orders/", {"items": [{"sku": mug.sku}]}, content_type="application/json"
+    )
+    assert response.status_code == 403
+    assert not Order.objects.exists()
+
+
+# --- malformed and tampered input -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path,data",
+    [
+        ("/courses/cart/", {"action": "remove:abc"}),
+        ("/courses/cart/", {"action": "remove:"}),
+        ("/courses/cart/", {"selected": ["x", "1"], "option-1": "999", "action": "checkout"}),
+        ("/courses/cart/add/", {"option": "x"}),
+        ("/courses/checkout/", {"option": "1", "action": "place", "credits": "1e5"}),
+        ("/courses/checkout/", {"option": "1", "action": "place", "credits": "9" * 30}),
+        ("/courses/checkout/", {"option": "1", "action": "place", "coupon": "9" * 30}),
+        ("/articles/ARTICLE/reward/", {"amount": "NaN", "channel": "balance"}),
+        ("/articles/ARTICLE/reward/", {"amount": "1e400", "channel": "balance"}),
+        ("/articles/ARTICLE/reward/", {"amount": "5", "channel": "wechat"}),
+        ("/wallet/top-up/", {"amount": "Infinity"}),
+        ("/wallet/top-up/", {"amount": "-1"}),
+        ("/orders/NOPE/pay/", {"channel": "balance"}),
+        ("/orders/NOPE/cancel/", {}),
+    ],
+)
+def test_malformed_form_input_never_answers_500(
+    alice_client: Any, path: str, data: dict[str, Any]
+) -> None:
+    article = Article.objects.exclude(author__username="alice").first()
+    assert article is not None
+    response = alice_client.post(path.replace("ARTICLE", str(article.pk)), data)
+    assert response.status_code in (200, 302, 404), response.status_code
+    assert not Order.objects.filter(status=Order.Status.PAID).exists()
+
+
+@pytest.mark.parametrize("quantity", ["abc", "-5", "0", "1e9", "100"])
+def test_goods_quantity_out_of_range_is_refused_with_a_message(en: Any, quantity: str) -> None:
+    mug = Goods.objects.get(code="mug")
+    response = en.post(f"/shop/{mug.pk}/buy/", {"quantity": quantity}, follow=True)
+    assert "Enter a quantity from 1 to 99." in response.content.decode()
+    assert not Order.objects.exists()
+
+
+def test_prices_and_totals_sent_by_the_browser_are_ignored(alice_client: Any) -> None:
+    mug = Goods.objects.get(code="mug")
+    alice_client.post(
+        f"/shop/{mug.pk}/buy/", {"quantity": "2", "price": "0.01", "total_amount": "0.01"}
+    )
+    order = Order.objects.get()
+    assert order.total_amount == Decimal("78.00")
+
+
+def test_another_users_order_number_is_not_found(alice_client: Any, seeded: dict[str, Any]) -> None:
+    mug = Goods.objects.get(code="mug")
+    bob = Client()
+    bob.force_login(seeded["bob"])
+    bob.post(f"/shop/{mug.pk}/buy/")
+    order = Order.objects.get(user=seeded["bob"])
+    no = order.out_trade_no
+    for method, path in [
+        ("get", f"/orders/{no}/"),
+        ("get", f"/orders/{no}/pay/"),
+        ("post", f"/orders/{no}/pay/"),
+        ("post", f"/orders/{no}/cancel/"),
+        ("get", f"/orders/{no}/status/"),
+        ("get", f"/api/orders/{no}/"),
+        ("post", f"/api/orders/{no}/pay/"),
+        ("post", f"/api/orders/{no}/cancel/"),
+    ]:
+        response = getattr(alice_client, method)(path, {"channel": "balance"})
+        assert response.status_code == 404, (method, path, response.status_code)
+    order.refresh_from_db()
+    assert order.status == Order.Status.PENDING
+
+
+def test_paying_an_already_paid_order_says_so(en: Any, seeded: dict[str, Any]) -> None:
+    alice_client = en
+    mug = Goods.objects.get(code="mug")
+    alice_client.post(f"/shop/{mug.pk}/buy/")
+    order = Order.objects.get()
+    alice_client.post(f"/orders/{order.out_trade_no}/pay/", {"channel": "balance"})
+    before = wallet.balance(seeded["alice"])
+    again = alice_client.post(
+        f"/orders/{order.out_trade_no}/pay/", {"channel": "balance"}, follow=True
+    )
+    assert "This order has already been paid." in again.content.decode()
+    assert wallet.balance(seeded["alice"]) == before  # not charged twice
+
+
+def test_api_malformed_reward_and_order_requests_are_400s(alice_client: Any) -> None:
+    article = Article.objects.exclude(author__username="alice").first()
+    assert article is not None
+    for body in (
+        {"amount": "abc"},
+        {"amount": None},
+        {"amount": ["5"]},
+        {"amount": "5", "channel": "x"},
+        {"amount": "1e400", "channel": "balance"},
+        {"amount": "5", "message": {"a": 1}},
+    ):
+        response = alice_client.post(
+            f"/api/articles/{article.pk}/rewards/", body, content_type="application/json"
+        )
+        assert response.status_code == 400, body
+        assert response.json()["error"]["code"], body
+    broken = alice_client.post(
+        f"/api/articles/{article.pk}/rewards/", "{", content_type="application/json"
+    )
+    assert broken.status_code == 400
+    unknown = alice_client.post(
+        "/api/orders/", {"items": [{"sku": "goods:1:"}]}, content_type="application/json"
+    )
+    assert unknown.status_code == 400 and unknown.json()["error"]["code"] == "unknown_sku"
+    assert not Order.objects.exists()
+
+
+# --- Alipay unreachable ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def dead_gateway(settings: Any, tmp_path: Any) -> Any:
+    """Zhifu configured with a real sandbox app's keys, then the sandbox stopped: every call to
+    the gateway meets a closed port."""
+    from zhifu.sandbox.testing import SandboxServer
+
+    with SandboxServer(tmp_path / "sandbox") as sandbox:
+        app = sandbox.default_app
+        gateway = sandbox.gateway_url
+    settings.ZHIFU = {
+        **settings.ZHIFU,
+        "APP_ID": app.app_id,
+        "SELLER_ID": app.seller_id,
+        "APP_PRIVATE_KEY": app.app_private_key_pem,
+        "APP_PUBLIC_KEY": app.app_public_key_pem,
+        "ALIPAY_PUBLIC_KEY": app.alipay_public_key_pem,
+        "GATEWAY_URL": gateway,
+        "HTTP_TIMEOUT": 3,
+    }
+    return gateway
+
+
+UNREACHABLE = "Alipay cannot be reached right now"
+
+
+def test_alipay_unreachable_qr_pay_shows_a_message(alice_client: Any, dead_gateway: str) -> None:
+    """In Chinese, the default."""
+    mug = Goods.objects.get(code="mug")
+    alice_client.post(f"/shop/{mug.pk}/buy/")
+    order = Order.objects.get()
+    response = alice_client.post(f"/orders/{order.out_trade_no}/pay/", {"channel": "alipay_qr"})
+    assert response.status_code == 200
+    assert "暂时无法连接支付宝" in response.content.decode()
+    order.refresh_from_db()
+    assert order.status == Order.Status.PENDING
+
+
+def test_alipay_unreachable_result_page_and_reward_and_api(en: Any, dead_gateway: str) -> None:
+    alice_client = en
+    mug = Goods.objects.get(code="mug")
+    alice_client.post(f"/shop/{mug.pk}/buy/")
+    order = Order.objects.get()
+    # page pay only signs a URL, but the buyer is told before being sent to a dead cashier
+    pay = alice_client.post(f"/orders/{order.out_trade_no}/pay/", {"channel": "alipay_page"})
+    assert pay.status_code == 200 and UNREACHABLE in pay.content.decode()
+    # the result page asks Alipay, which is down
+    order.refresh_from_db()
+    assert order.status == Order.Status.PENDING
+    page = alice_client.get(f"/orders/{order.out_trade_no}/?check=0")  # back from Alipay
+    assert page.status_code == 200 and UNREACHABLE in page.content.decode()
+
+    article = Article.objects.exclude(author__username="alice").first()
+    assert article is not None
+    for channel in ("alipay_qr", "alipay_page", "alipay_wap"):
+        reward = alice_client.post(
+            f"/articles/{article.pk}/reward/", {"amount": "5", "channel": channel}, follow=True
+        )
+        assert reward.status_code == 200 and UNREACHABLE in reward.content.decode(), channel
+        assert reward.redirect_chain[-1][0].endswith("/pay/")  # the pay page, to try again
+
+    api = alice_client.post(
+        f"/api/orders/{order.out_trade_no}/pay/",
+        {"channel": "alipay_qr"},
+        content_type="application/json",
+    )
+    assert api.status_code >= 500 and api.status_code != 500
+    assert api.json()["error"]["code"] == "gateway_unavailable"
+
+
+# --- sample data and the beat --------------------------------------------------------------------
+
+
+def test_sample_data_is_chinese_first_with_several_authors(seeded: dict[str, Any]) -> None:
+    for title in [
+        *Goods.objects.values_list("name", flat=True),
+        *Course.objects.values_list("title", flat=True),
+        *Article.objects.values_list("title", flat=True),
+    ]:
+        assert CJK.search(title), title
+    assert Course.objects.filter(title="Python 入门").exists()
+    authors = set(Article.objects.values_list("author__username", flat=True))
+    assert len(authors) >= 3
+    assert all(code for code in Goods.objects.values_list("code", flat=True))
+
+
+def test_demo_beat_seconds_reschedules_zhifus_jobs(settings: Any) -> None:
+    from demo_site.celery import demo_beat_schedule
+
+    from zhifu.tasks import BEAT_SCHEDULE
+
+    settings.DEMO_BEAT_SECONDS = None
+    assert demo_beat_schedule(BEAT_SCHEDULE, {}) == BEAT_SCHEDULE
+    settings.DEMO_BEAT_SECONDS = 3.0
+    fast = demo_beat_schedule(BEAT_SCHEDULE, {"site-job": {"task": "x", "schedule": 99.0}})
+    assert {name: entry["schedule"] for name, entry in fast.items()} == {
+        **{name: 3.0 for name in BEAT_SCHEDULE},
+        "site-job": 99.0,
+    }
+    assert {entry["task"] for entry in fast.values()} >= {"zhifu.expire_orders"}
