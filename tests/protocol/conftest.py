@@ -1,0 +1,30 @@
+"""Fixtures for the protocol tests: zhifu.alipay.AlipayClient against a real sandbox over HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.sandbox.conftest import Receiver
+from zhifu.alipay import AlipayClient
+from zhifu.sandbox.testing import SandboxServer
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.close()
+
+
+@pytest.fixture
+def sb(tmp_path: Path) -> Iterator[SandboxServer]:
+    with SandboxServer(tmp_path / "sandbox") as server:
+        yield server
+
+
+@pytest.fixture
+def client(sb: SandboxServer, receiver: Receiver) -> AlipayClient:
+    return sb.client(notify_url=receiver.url, return_url="http://shop.test/return")
