@@ -318,19 +318,13 @@ class Notifier:
     def attempts(
         self, app_id: str | None = None, out_trade_no: str | None = None, limit: int = 1000
     ) -> list[dict[str, Any]]:
-        sql = (
+        rows = self.store.select(
             "SELECT a.*, n.notify_id, n.app_id, n.out_trade_no, n.kind, n.trade_status, "
-            "n.state FROM attempts a JOIN notifications n ON n.id = a.notification_id WHERE 1 = 1"
+            "n.state FROM attempts a JOIN notifications n ON n.id = a.notification_id",
+            {"n.app_id": app_id, "n.out_trade_no": out_trade_no},
+            "a.id",
+            limit,
         )
-        args: list[Any] = []
-        if app_id:
-            sql += " AND n.app_id = ?"
-            args.append(app_id)
-        if out_trade_no:
-            sql += " AND n.out_trade_no = ?"
-            args.append(out_trade_no)
-        sql += " ORDER BY a.id LIMIT ?"
-        args.append(limit)
         return [
             {
                 "notification_id": r["notification_id"],
@@ -352,21 +346,17 @@ class Notifier:
                 "error": r["error"],
                 "outcome": r["outcome"],
             }
-            for r in self.store.query(sql, tuple(args))
+            for r in rows
         ]
 
     def notifications(
         self, app_id: str | None = None, out_trade_no: str | None = None
     ) -> list[dict[str, Any]]:
-        sql = "SELECT * FROM notifications WHERE 1 = 1"
-        args: list[Any] = []
-        if app_id:
-            sql += " AND app_id = ?"
-            args.append(app_id)
-        if out_trade_no:
-            sql += " AND out_trade_no = ?"
-            args.append(out_trade_no)
-        sql += " ORDER BY id"
+        rows = self.store.select(
+            "SELECT * FROM notifications",
+            {"app_id": app_id, "out_trade_no": out_trade_no},
+            "id",
+        )
         return [
             {
                 "id": r["id"],
@@ -382,7 +372,7 @@ class Notifier:
                 "next_attempt_at": _iso(r["next_attempt_at"]) if r["state"] == "pending" else None,
                 "form": json.loads(r["form"]),
             }
-            for r in self.store.query(sql, tuple(args))
+            for r in rows
         ]
 
 

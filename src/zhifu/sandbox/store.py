@@ -166,6 +166,21 @@ class Store:
         with self._lock:
             return list(self._conn.execute(sql, args).fetchall())
 
+    def select(
+        self, sql: str, filters: dict[str, str | None], order_by: str, limit: int | None = None
+    ) -> list[sqlite3.Row]:
+        """``sql`` (a SELECT without WHERE) filtered by equality on the non-empty ``filters``
+        (trusted column names), ordered, limited: the listings of the control API."""
+        where = [(column, value) for column, value in filters.items() if value]
+        if where:
+            sql += " WHERE " + " AND ".join(f"{column} = ?" for column, _ in where)
+        sql += f" ORDER BY {order_by}"
+        args: list[Any] = [value for _, value in where]
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        return self.query(sql, tuple(args))
+
     def one(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Row | None:
         with self._lock:
             row: sqlite3.Row | None = self._conn.execute(sql, args).fetchone()

@@ -763,17 +763,13 @@ class Trades:
     def list(
         self, app_id: str | None = None, out_trade_no: str | None = None, limit: int = 200
     ) -> list[Trade]:
-        sql = "SELECT * FROM trades WHERE 1 = 1"
-        args: list[Any] = []
-        if app_id:
-            sql += " AND app_id = ?"
-            args.append(app_id)
-        if out_trade_no:
-            sql += " AND out_trade_no = ?"
-            args.append(out_trade_no)
-        sql += " ORDER BY id DESC LIMIT ?"
-        args.append(limit)
-        return [Trade.from_row(r) for r in self.store.query(sql, tuple(args))]
+        rows = self.store.select(
+            "SELECT * FROM trades",
+            {"app_id": app_id, "out_trade_no": out_trade_no},
+            "id DESC",
+            limit,
+        )
+        return [Trade.from_row(r) for r in rows]
 
 
 def _dump_biz(biz: Mapping[str, Any]) -> str:
