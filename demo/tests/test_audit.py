@@ -373,3 +373,26 @@ def test_demo_beat_seconds_reschedules_zhifus_jobs(settings: Any) -> None:
         "site-job": 99.0,
     }
     assert {entry["task"] for entry in fast.values()} >= {"zhifu.expire_orders"}
+
+
+def test_a_course_bought_through_the_api_enrolls_and_shows_in_my_orders(
+    en: Any, seeded: dict[str, Any]
+) -> None:
+    course_option = option("vue", None)
+    mug = Goods.objects.get(code="mug")
+    created = en.post(
+        "/api/orders/",
+        {"items": [{"sku": course_option.sku}, {"sku": mug.sku, "quantity": 2}]},
+        content_type="application/json",
+    )
+    assert created.status_code == 201, created.content
+    no = created.json()["out_trade_no"]
+    assert created.json()["total_amount"] == "277.00"  # 199 + 2 × 39, priced by the server
+    wallet.post_entry(seeded["alice"], Decimal("100.00"), "adjustment", memo="test")
+    paid = en.post(f"/api/orders/{no}/pay/", {"channel": "balance"}, "application/json")
+    assert paid.status_code == 200 and paid.json()["paid"], paid.content
+    enrollment = Enrollment.objects.get(user=seeded["alice"], course=course_option.course)
+    assert enrollment.expires_at is None
+    assert Goods.objects.get(code="mug").sold == 2
+    page = en.get("/orders/").content.decode()
+    assert "Permanent" in page and 'data-testid="study"' in page

@@ -90,3 +90,19 @@ def ledger_label(value: Any) -> str:
 def note(value: Any) -> str:
     """A ledger/credits memo: the demo's own memos translated, anything else as stored."""
     return str(KNOWN_NOTES.get(str(value), value))
+
+
+@register.filter
+def line_validity(line: Any) -> str:
+    """A course line's validity in the visitor's language ("90 days", "Permanent"); "—" else."""
+    if not str(getattr(line, "sku", "")).startswith("course:"):
+        return "—"
+    days = (getattr(line, "metadata", None) or {}).get("days")
+    if days is None:
+        return str(_("Permanent"))
+    return str(_("%(days)d days") % {"days": int(days)})
+
+
+@register.filter
+def has_courses(order: Any) -> bool:
+    return any(str(line.sku).startswith("course:") for line in order.lines.all())
