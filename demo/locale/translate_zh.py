@@ -13,6 +13,8 @@ from pathlib import Path
 PO = Path(__file__).resolve().parent / "zh_Hans" / "LC_MESSAGES" / "django.po"
 
 ZH = {
+    "Not valid yet": "尚未生效",
+    "refunded %(amount)s": "已退款 %(amount)s",
     "No goods on sale with SKU %(sku)s.": "没有在售的商品 %(sku)s。",
     "No course option on sale with SKU %(sku)s.": "没有在售的课程有效期选项 %(sku)s。",
     "Unknown SKU %(sku)s.": "未知的商品编号 %(sku)s。",
