@@ -431,3 +431,15 @@ def test_every_message_has_a_chinese_translation() -> None:
     with translation.override("zh-hans"):
         assert translation.gettext("Not valid yet") == "尚未生效"
         assert translation.gettext("Paid with") == "支付方式"
+
+
+def test_api_docs_need_no_internet(seeded: dict[str, Any]) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("drf_spectacular_sidecar") is None:
+        pytest.skip(
+            "drf-spectacular-sidecar is not installed: /api/docs/ loads Swagger UI from a CDN"
+        )
+    page = Client().get("/api/docs/").content.decode()
+    assert "swagger-ui-bundle.js" in page
+    assert "cdn.jsdelivr.net" not in page
