@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 DEMO_DIR = Path(__file__).resolve().parent.parent
@@ -279,7 +280,12 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(_celery_dir / "beat-schedule")
 # zhifu.tasks.BEAT_SCHEDULE (expire, reconcile, retry refunds) is merged in demo_site/celery.py,
 # every job at DEMO_BEAT_SECONDS if that is set.
 CELERY_BEAT_SCHEDULE: dict[str, Any] = {}
-DEMO_BEAT_SECONDS = float(os.environ.get("ZHIFU_DEMO_BEAT_SECONDS") or 0) or None
+try:
+    DEMO_BEAT_SECONDS = float(os.environ.get("ZHIFU_DEMO_BEAT_SECONDS") or 0) or None
+except ValueError:
+    raise ImproperlyConfigured("ZHIFU_DEMO_BEAT_SECONDS must be a number of seconds") from None
+if DEMO_BEAT_SECONDS is not None and DEMO_BEAT_SECONDS < 1:
+    raise ImproperlyConfigured("ZHIFU_DEMO_BEAT_SECONDS must be at least 1")
 
 # --- the demo's own knobs ------------------------------------------------------------------------
 DEMO_CREDITS_PER_YUAN = 10  # 10 credits = ¥1

@@ -443,3 +443,21 @@ def test_api_docs_need_no_internet(seeded: dict[str, Any]) -> None:
     page = Client().get("/api/docs/").content.decode()
     assert "swagger-ui-bundle.js" in page
     assert "cdn.jsdelivr.net" not in page
+
+
+def test_result_page_asks_alipay_only_when_coming_back_and_not_forever(
+    en: Any, dead_gateway: str
+) -> None:
+    mug = Goods.objects.get(code="mug")
+    en.post(f"/shop/{mug.pk}/buy/")
+    order = Order.objects.get()
+    payments.start_payment(order, "alipay_page", user=order.user)
+    url = f"/orders/{order.out_trade_no}/"
+    plain = en.get(url).content.decode()  # from "my orders": no question to Alipay
+    assert "Awaiting payment" in plain and UNREACHABLE not in plain
+    assert 'http-equiv="refresh"' not in plain
+    back = en.get(url + "?check=0").content.decode()  # back from the cashier
+    assert "Waiting for Alipay" in back and UNREACHABLE in back
+    assert 'content="3;url=?check=1"' in back
+    last = en.get(url + "?check=20").content.decode()  # a minute later: stop refreshing
+    assert 'http-equiv="refresh"' not in last and "I have paid: check again" in last
