@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -163,5 +164,205 @@ class ArticleRewardView(APIView):
             "paid": bool(start.paid),
             "pay_url": start.pay_url or None,
             "qr_code": start.qr_code or None,
+        }
+        return Response(RewardCreatedSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+# --- the course checkout with coupons and credits (what the tutorials' Vue client does) ----------
+
+
+class CreditsSerializer(serializers.Serializer):
+    balance = serializers.IntegerField()
+    held = serializers.IntegerField(help_text="held by unpaid orders")
+    available = serializers.IntegerField()
+    credits_per_yuan = serializers.IntegerField()
+
+
+class UserCouponSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="what checkout takes as `coupon`")
+    code = serializers.CharField(source="coupon.code")
+    name = serializers.CharField(source="coupon.name")
+    description = serializers.CharField(source="coupon.describe")
+    valid_from = serializers.DateTimeField(source="coupon.valid_from")
+    valid_until = serializers.DateTimeField(source="coupon.valid_until")
+    status = serializers.CharField(help_text="available | reserved | used")
+
+
+class MyCouponsSerializer(serializers.Serializer):
+    credits = CreditsSerializer()
+    coupons = UserCouponSerializer(many=True)
+
+
+class MyCouponsView(APIView):
+    """My coupons and credits, for the checkout page of a front end."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=MyCouponsSerializer, operation_id="me_coupons_retrieve")
+    def get(self, request: Request) -> Response:
+        from courses.models import UserCoupon
+        from courses.services import credit_account
+        from django.conf import settings
+
+        account = credit_account(request.user)
+        body = {
+            "credits": {
+                "balance": account.balance,
+                "held": account.held,
+                "available": account.available,
+                "credits_per_yuan": settings.DEMO_CREDITS_PER_YUAN,
+            },
+            "coupons": UserCoupon.objects.filter(user=request.user).select_related("coupon"),
+        }
+        return Response(MyCouponsSerializer(body).data)
+
+
+class CourseCheckoutSerializer(serializers.Serializer):
+    skus = serializers.ListField(
+        child=serializers.CharField(max_length=64),
+        min_length=1,
+        max_length=50,
+        help_text='course validity SKUs from the catalog, e.g. ["course:1:90"]',
+    )
+    coupon = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, help_text="a coupon `id` from me/coupons/"
+    )
+    credits = serializers.IntegerField(required=False, default=0, min_value=0, max_value=10**9)
+    channel = serializers.ChoiceField(
+        choices=list(CHANNELS), required=False, help_text="start the payment at once"
+    )
+
+
+class QuoteSerializer(serializers.Serializer):
+    subtotal = serializers.DecimalField(max_digits=12, decimal_places=2)
+    coupon_discount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    credits = serializers.IntegerField()
+    credits_discount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    max_credits = serializers.IntegerField()
+    total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    errors = serializers.ListField(child=serializers.CharField())
+
+
+def _options_from_skus(skus: list[str]) -> list[Any]:
+    from courses.models import ValidityOption
+
+    from zhifu.catalog import UnknownSku
+
+    from .catalog import resolve
+
+    options = []
+    for sku in skus:
+        item = resolve(sku, None)
+        if not isinstance(item.item, ValidityOption):
+            raise UnknownSku(
+                message=_("Only courses can be checked out here: %(sku)s") % {"sku": sku}
+            )
+        options.append(item.item)
+    return options
+
+
+def _parse_checkout(request: Request) -> tuple[dict[str, Any] | None, Response | None]:
+    data = CourseCheckoutSerializer(data=request.data)
+    if not data.is_valid():
+        field, problems = next(iter(data.errors.items()))
+        problem = problems[0] if isinstance(problems, list) else problems
+        return None, error_response("invalid_request", f"{field}: {problem}")
+    return dict(data.validated_data), None
+
+
+class CourseQuoteView(APIView):
+    """The server's price for courses with a coupon and credits (nothing is reserved)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=CourseCheckoutSerializer, responses=QuoteSerializer, operation_id="courses_quote"
+    )
+    def post(self, request: Request) -> Response:
+        from courses import services
+        from courses.models import UserCoupon
+
+        from zhifu.catalog import UnknownSku
+
+        values, problem = _parse_checkout(request)
+        if problem is not None:
+            return problem
+        assert values is not None
+        try:
+            options = _options_from_skus(values["skus"])
+        except UnknownSku as exc:
+            return error_response(exc.code, exc.message)
+        user_coupon = None
+        if values.get("coupon"):
+            user_coupon = (
+                UserCoupon.objects.select_related("coupon")
+                .filter(pk=values["coupon"], user=request.user)
+                .first()
+            )
+            if user_coupon is None:
+                return error_response("coupon_not_yours", _("This coupon is not yours."))
+        bd = services.price(
+            request.user, options, user_coupon=user_coupon, credits=values["credits"]
+        )
+        body = {
+            "subtotal": bd.subtotal,
+            "coupon_discount": bd.coupon_discount,
+            "credits": bd.credits,
+            "credits_discount": bd.credits_discount,
+            "max_credits": bd.max_credits,
+            "total": bd.total,
+            "errors": [str(e) for e in bd.errors],
+        }
+        return Response(QuoteSerializer(body).data)
+
+
+class CourseCheckoutView(APIView):
+    """Create the order for courses with a coupon and credits (reserved until paid, released if
+    it expires or is cancelled); with ``channel`` the payment starts at once, as in
+    ``POST /api/orders/{out_trade_no}/pay/``."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=CourseCheckoutSerializer,
+        responses={201: RewardCreatedSerializer},
+        operation_id="courses_checkout",
+    )
+    def post(self, request: Request) -> Response:
+        from courses import services
+
+        from zhifu.catalog import UnknownSku
+
+        values, problem = _parse_checkout(request)
+        if problem is not None:
+            return problem
+        assert values is not None
+        try:
+            options = _options_from_skus(values["skus"])
+            order = services.checkout(
+                request.user,
+                [o.pk for o in options],
+                user_coupon_id=values.get("coupon"),
+                credits=values["credits"],
+            )
+        except UnknownSku as exc:
+            return error_response(exc.code, exc.message)
+        except DemoError as exc:
+            return error_response(exc.code, exc.message)
+        start = None
+        if values.get("channel"):
+            try:
+                start = payments.start_payment(order, values["channel"], user=request.user)
+            except ZhifuError as exc:
+                return error_response(exc.code, exc.message, getattr(exc, "status", 400))
+            order.refresh_from_db()
+        body = {
+            "out_trade_no": order.out_trade_no,
+            "status": str(order.status),
+            "total_amount": order.total_amount,
+            "channel": values.get("channel") or "",
+            "paid": bool(start and start.paid),
+            "pay_url": (start.pay_url or None) if start else None,
+            "qr_code": (start.qr_code or None) if start else None,
         }
         return Response(RewardCreatedSerializer(body).data, status=status.HTTP_201_CREATED)

@@ -7,4 +7,7 @@ urlpatterns = [
     path("articles/", api.ArticleListView.as_view(), name="api-articles"),
     path("articles/<int:pk>/", api.ArticleDetailView.as_view(), name="api-article"),
     path("articles/<int:pk>/rewards/", api.ArticleRewardView.as_view(), name="api-article-rewards"),
+    path("me/coupons/", api.MyCouponsView.as_view(), name="api-my-coupons"),
+    path("courses/quote/", api.CourseQuoteView.as_view(), name="api-course-quote"),
+    path("courses/checkout/", api.CourseCheckoutView.as_view(), name="api-course-checkout"),
 ]

@@ -13,6 +13,7 @@ from pathlib import Path
 PO = Path(__file__).resolve().parent / "zh_Hans" / "LC_MESSAGES" / "django.po"
 
 ZH = {
+    "Only courses can be checked out here: %(sku)s": "这里只能结算课程：%(sku)s",
     "Not valid yet": "尚未生效",
     "refunded %(amount)s": "已退款 %(amount)s",
     "No goods on sale with SKU %(sku)s.": "没有在售的商品 %(sku)s。",

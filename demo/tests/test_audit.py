@@ -461,3 +461,57 @@ def test_result_page_asks_alipay_only_when_coming_back_and_not_forever(
     assert 'content="3;url=?check=1"' in back
     last = en.get(url + "?check=20").content.decode()  # a minute later: stop refreshing
     assert 'http-equiv="refresh"' not in last and "I have paid: check again" in last
+
+
+def test_api_course_checkout_with_coupon_and_credits(en: Any, seeded: dict[str, Any]) -> None:
+    """What the tutorials' Vue client does at checkout, through the API alone."""
+    mine = en.get("/api/me/coupons/").json()
+    assert mine["credits"] == {"balance": 500, "held": 0, "available": 500, "credits_per_yuan": 10}
+    welcome = next(c for c in mine["coupons"] if c["code"] == "WELCOME20")
+    old = next(c for c in mine["coupons"] if c["code"] == "OLD5")
+    skus = [option("python", 90).sku, option("payments", None).sku]
+
+    quote = en.post(
+        "/api/courses/quote/",
+        {"skus": skus, "coupon": welcome["id"], "credits": 100},
+        content_type="application/json",
+    ).json()
+    assert (quote["subtotal"], quote["total"], quote["errors"]) == ("498.00", "468.00", [])
+    expired = en.post(
+        "/api/courses/quote/", {"skus": skus, "coupon": old["id"]}, content_type="application/json"
+    ).json()
+    assert any("expired" in e for e in expired["errors"])
+
+    refused = en.post(
+        "/api/courses/checkout/",
+        {"skus": skus, "coupon": old["id"]},
+        content_type="application/json",
+    )
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "checkout_invalid"
+    goods = en.post(
+        "/api/courses/checkout/",
+        {"skus": [Goods.objects.get(code="mug").sku]},
+        content_type="application/json",
+    )
+    assert goods.status_code == 400 and goods.json()["error"]["code"] == "unknown_sku"
+    for body in (
+        {"skus": []},
+        {"skus": "x"},
+        {"skus": skus, "credits": -1},
+        {"skus": skus, "coupon": "x"},
+    ):
+        bad = en.post("/api/courses/checkout/", body, content_type="application/json")
+        assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_request", body
+
+    wallet.post_entry(seeded["alice"], Decimal("300.00"), "adjustment", memo="test")
+    created = en.post(
+        "/api/courses/checkout/",
+        {"skus": skus, "coupon": welcome["id"], "credits": 100, "channel": "balance"},
+        content_type="application/json",
+    )
+    assert created.status_code == 201, created.content
+    assert created.json()["paid"] and created.json()["total_amount"] == "468.00"
+    after = en.get("/api/me/coupons/").json()
+    assert after["credits"]["balance"] == 400
+    assert next(c for c in after["coupons"] if c["code"] == "WELCOME20")["status"] == "used"
+    assert Enrollment.objects.filter(user=seeded["alice"]).count() == 2
