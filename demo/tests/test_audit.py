@@ -515,3 +515,32 @@ def test_api_course_checkout_with_coupon_and_credits(en: Any, seeded: dict[str, 
     assert after["credits"]["balance"] == 400
     assert next(c for c in after["coupons"] if c["code"] == "WELCOME20")["status"] == "used"
     assert Enrollment.objects.filter(user=seeded["alice"]).count() == 2
+
+
+def test_refunding_a_reward_takes_it_back_from_the_author(
+    seeded: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    from rewards.models import Reward
+    from rewards.services import create_reward
+
+    alice, bob = seeded["alice"], seeded["bob"]
+    article = Article.objects.filter(author=bob).first()
+    assert article is not None
+    order = create_reward(alice, article, "20", "", "balance")
+    payments.start_payment(order, "balance", user=alice)
+    order.refresh_from_db()
+    _refund(django_capture_on_commit_callbacks, order, Decimal("5.00"))
+    assert wallet.balance(bob) == Decimal("65.00")  # 50 + 20 − 5
+    article.refresh_from_db()
+    assert article.reward_count == 1  # still rewarded after a partial refund
+
+    wallet.post_entry(bob, Decimal("-65.00"), "adjustment", memo="bob spent it all")
+    _refund(django_capture_on_commit_callbacks, order)  # the rest, the author's wallet is empty
+    order.refresh_from_db()
+    assert order.status == Order.Status.REFUNDED
+    assert wallet.balance(bob) == Decimal("0.00")  # never negative; the shortfall is logged
+    assert wallet.balance(alice) == Decimal("200.00")  # the buyer got everything back
+    article.refresh_from_db()
+    assert (article.reward_count, article.reward_total) == (0, Decimal("0.00"))
+    assert Reward.objects.get(order=order).status == "refunded"
+    assert not wallet.audit()
