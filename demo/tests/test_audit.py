@@ -544,3 +544,18 @@ def test_refunding_a_reward_takes_it_back_from_the_author(
     assert (article.reward_count, article.reward_total) == (0, Decimal("0.00"))
     assert Reward.objects.get(order=order).status == "refunded"
     assert not wallet.audit()
+
+
+def test_seeding_a_data_directory_from_before_the_codes_adds_no_duplicates(
+    seeded: dict[str, Any],
+) -> None:
+    from django.core.management import call_command
+
+    # what an earlier seed_demo left: English titles, no codes
+    Goods.objects.filter(code="mug").update(code="", name="Alipay sandbox mug")
+    Course.objects.filter(code="python").update(code="", title="Django from zero")
+    Article.objects.filter(code="decimal").update(code="", title="Money is not a float")
+    counts = (Goods.objects.count(), Course.objects.count(), Article.objects.count())
+    call_command("seed_demo", verbosity=0)
+    assert (Goods.objects.count(), Course.objects.count(), Article.objects.count()) == counts
+    assert Goods.objects.get(code="mug").name == "Alipay sandbox mug"  # adopted, not replaced
