@@ -259,3 +259,11 @@ def test_paid_trade_finishes_after_the_refund_period(sb, client):
         )
         == "ACQ.TRADE_HAS_FINISHED"
     )
+
+
+def test_cashier_shows_amounts_as_yuan_with_separators(sandbox) -> None:
+    client = sandbox.client(return_url="http://127.0.0.1:1/return")
+    url = client.page_pay(out_trade_no="yuan_fmt", total_amount="1234.5", subject="格式").url
+    page = httpx.get(url, follow_redirects=True).text
+    assert 'id="amount">¥1,234.50<' in page
+    assert "余额 ¥1.00" in page  # poor@sandbox.com

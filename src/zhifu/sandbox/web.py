@@ -9,7 +9,7 @@ import segno
 from jinja2 import Environment, PackageLoader, select_autoescape
 from werkzeug.wrappers import Response
 
-from zhifu.money import format_amount
+from zhifu.money import parse_money
 
 from .clock import fmt
 
@@ -22,7 +22,7 @@ _env = Environment(
     lstrip_blocks=True,
 )
 _env.filters["ts"] = lambda value: fmt(value) if value is not None else ""
-_env.filters["yuan"] = format_amount
+_env.filters["yuan"] = lambda value: f"¥{parse_money(value):,.2f}"  # ¥1,000,000.00 on pages
 
 
 def render(template: str, status: int = 200, **context: Any) -> Response:
