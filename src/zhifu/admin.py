@@ -16,6 +16,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from .exceptions import ZhifuError
 from .models import (
@@ -93,9 +95,10 @@ class RefundForm(forms.Form):
         decimal_places=2,
         min_value=Decimal("0.01"),
         required=False,
-        help_text="Leave empty to refund everything still refundable.",
+        label=_("amount"),
+        help_text=_("Leave empty to refund everything still refundable."),
     )
-    reason = forms.CharField(max_length=256, required=False)
+    reason = forms.CharField(max_length=256, required=False, label=_("reason"))
 
 
 @admin.register(Order)
@@ -125,7 +128,7 @@ class OrderAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.action(description="Reconcile now (ask Alipay about these orders)")
+    @admin.action(description=_("Reconcile now (ask Alipay about these orders)"))
     def reconcile_now(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
         for order in queryset:
             try:
@@ -135,7 +138,7 @@ class OrderAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             else:
                 self.message_user(request, f"{order.out_trade_no}: {order.get_status_display()}")
 
-    @admin.action(description="Refund in full")
+    @admin.action(description=_("Refund in full"))
     def refund_in_full(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
         for order in queryset:
             try:
@@ -145,8 +148,13 @@ class OrderAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             else:
                 self.message_user(
                     request,
-                    f"{order.out_trade_no}: refund {refund.out_request_no} {refund.amount} "
-                    f"{refund.get_status_display()}",
+                    gettext("%(order)s: refund %(refund)s of %(amount)s: %(status)s")
+                    % {
+                        "order": order.out_trade_no,
+                        "refund": refund.out_request_no,
+                        "amount": refund.amount,
+                        "status": refund.get_status_display(),
+                    },
                 )
 
     def get_urls(self) -> list[URLPattern]:
@@ -178,12 +186,17 @@ class OrderAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             else:
                 self.message_user(
                     request,
-                    f"refund {refund.out_request_no} of {refund.amount}: {refund.get_status_display()}",
+                    gettext("refund %(refund)s of %(amount)s: %(status)s")
+                    % {
+                        "refund": refund.out_request_no,
+                        "amount": refund.amount,
+                        "status": refund.get_status_display(),
+                    },
                 )
                 return HttpResponseRedirect(reverse("admin:zhifu_order_change", args=[order.pk]))
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Refund order {order.out_trade_no}",
+            "title": gettext("Refund order %(order)s") % {"order": order.out_trade_no},
             "order": order,
             "form": form,
             "opts": self.model._meta,
@@ -213,13 +226,14 @@ class NotificationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.action(description="Replay (process again; applying twice is a no-op)")
+    @admin.action(description=_("Replay (process again; applying twice is a no-op)"))
     def replay(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:
         for notification in queryset:
             replay_notification(notification)
             self.message_user(
                 request,
-                f"notification {notification.pk}: {notification.get_outcome_display()}"
+                gettext("notification %(id)s: %(outcome)s")
+                % {"id": notification.pk, "outcome": notification.get_outcome_display()}
                 + (f" ({notification.reason})" if notification.reason else ""),
                 messages.SUCCESS
                 if notification.outcome in ("applied", "duplicate", "ignored")
@@ -250,7 +264,7 @@ class RefundAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.action(description="Retry (same out_request_no)")
+    @admin.action(description=_("Retry (same out_request_no)"))
     def retry(self, request: HttpRequest, queryset: QuerySet[Refund]) -> None:
         from .services.refunds import execute_refund
 

@@ -2,9 +2,23 @@
 
 The API maps these to ``{"error": {"code": ..., "message": ...}}`` in one place
 (:mod:`zhifu.api.errors`); pages show ``message``. ``status`` is the HTTP status the API uses.
+
+``message`` is translated (Django i18n) when it is read, into the language active then; named
+values given as keyword arguments are filled in after translation::
+
+    raise OrderError("invalid_quantity", _("only %(maximum)s can be bought"), maximum=3)
+
+``english_message`` is the same text untranslated, for logs. ``code`` never changes with the
+language.
 """
 
 from __future__ import annotations
+
+from typing import Any
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import override
 
 __all__ = [
     "ConfigurationError",
@@ -17,6 +31,30 @@ __all__ = [
     "ZhifuError",
 ]
 
+# What an error says when it is raised with a code but no message.
+DEFAULT_MESSAGES: dict[str, Promise] = {
+    "zhifu_error": _("the request could not be completed"),
+    "configuration_error": _("the payment service is not configured correctly"),
+    "catalog_not_configured": _("the payment service is not configured correctly"),
+    "order_error": _("the order cannot be processed"),
+    "payment_error": _("the payment cannot be started"),
+    "refund_error": _("the refund cannot be issued"),
+    "login_required": _("please sign in first"),
+    "order_not_found": _("no such order"),
+    "order_not_pending": _("the order is no longer waiting for payment"),
+    "order_not_payable": _("the order can no longer be paid"),
+    "order_expired": _("the order has expired; create a new one"),
+    "order_not_refundable": _("the order cannot be refunded"),
+    "refund_exceeds_paid": _("the refund is more than what can still be refunded"),
+    "unknown_sku": _("this item is not on sale"),
+    "invalid_quantity": _("the quantity is not valid"),
+    "invalid_amount": _("the amount is not valid"),
+    "invalid_channel": _("this payment method is not available"),
+    "insufficient_balance": _("the wallet balance is not enough"),
+    "illegal_transition": _("the order can no longer be changed this way"),
+    "gateway_unavailable": _("Alipay cannot be reached right now; try again later"),
+}
+
 
 class ZhifuError(Exception):
     """Base of every error the Zhifu core raises on purpose."""
@@ -24,14 +62,36 @@ class ZhifuError(Exception):
     code = "zhifu_error"
     status = 400
 
-    def __init__(self, code: str | None = None, message: str | None = None) -> None:
+    def __init__(
+        self, code: str | None = None, message: str | Promise | None = None, **params: Any
+    ) -> None:
         if code is not None:
             self.code = code
-        self.message = message or self.code.replace("_", " ")
-        super().__init__(self.message)
+        if message is None:
+            message = DEFAULT_MESSAGES.get(self.code, self.code.replace("_", " "))
+        self._message: str | Promise = message
+        self.params = params
+        super().__init__(message)
+
+    @property
+    def message(self) -> str:
+        """The readable message, in the language active now."""
+        text = str(self._message)
+        return text % self.params if self.params else text
+
+    @message.setter
+    def message(self, value: str | Promise) -> None:
+        self._message = value
+        self.params = {}
+
+    @property
+    def english_message(self) -> str:
+        """The message as written in the source (English), whatever language is active."""
+        with override(None):
+            return self.message
 
     def __str__(self) -> str:
-        return f"{self.code}: {self.message}"
+        return f"{self.code}: {self.english_message}"
 
 
 class ConfigurationError(ZhifuError):
@@ -46,8 +106,10 @@ class OrderError(ZhifuError):
 
     code = "order_error"
 
-    def __init__(self, code: str | None = None, message: str | None = None) -> None:
-        super().__init__(code, message)
+    def __init__(
+        self, code: str | None = None, message: str | Promise | None = None, **params: Any
+    ) -> None:
+        super().__init__(code, message, **params)
         if self.code == "order_not_found":
             self.status = 404
         elif self.code in ("order_not_pending", "order_expired", "order_not_payable"):
@@ -59,8 +121,10 @@ class PaymentError(ZhifuError):
 
     code = "payment_error"
 
-    def __init__(self, code: str | None = None, message: str | None = None) -> None:
-        super().__init__(code, message)
+    def __init__(
+        self, code: str | None = None, message: str | Promise | None = None, **params: Any
+    ) -> None:
+        super().__init__(code, message, **params)
         if self.code in ("order_not_payable", "order_expired"):
             self.status = 409
 
@@ -84,8 +148,10 @@ class RefundError(ZhifuError):
 
     code = "refund_error"
 
-    def __init__(self, code: str | None = None, message: str | None = None) -> None:
-        super().__init__(code, message)
+    def __init__(
+        self, code: str | None = None, message: str | Promise | None = None, **params: Any
+    ) -> None:
+        super().__init__(code, message, **params)
         if self.code in ("order_not_refundable", "refund_exceeds_paid"):
             self.status = 409
 

@@ -14,6 +14,7 @@ from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 __all__ = [
     "LedgerEntry",
@@ -31,40 +32,60 @@ ZERO = Decimal("0.00")
 
 class Order(models.Model):
     class Status(models.TextChoices):
-        PENDING = "pending", "pending payment"
-        PAID = "paid", "paid"
-        PARTIALLY_REFUNDED = "partially_refunded", "partially refunded"
-        REFUNDED = "refunded", "refunded"
-        CANCELLED = "cancelled", "cancelled"
-        EXPIRED = "expired", "expired"
+        PENDING = "pending", _("pending payment")
+        PAID = "paid", _("paid")
+        PARTIALLY_REFUNDED = "partially_refunded", _("partially refunded")
+        REFUNDED = "refunded", _("refunded")
+        CANCELLED = "cancelled", _("cancelled")
+        EXPIRED = "expired", _("expired")
 
     class Kind(models.TextChoices):
-        PURCHASE = "purchase", "purchase"
-        REWARD = "reward", "reward"
-        TOPUP = "topup", "wallet top-up"
+        PURCHASE = "purchase", _("purchase")
+        REWARD = "reward", _("reward")
+        TOPUP = "topup", _("wallet top-up")
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="zhifu_orders"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="zhifu_orders",
+        verbose_name=_("buyer"),
     )
-    out_trade_no = models.CharField(max_length=64, unique=True)
-    kind = models.CharField(max_length=32, default=Kind.PURCHASE)  # site-defined kinds allowed
-    subject = models.CharField(max_length=256)
-    currency = models.CharField(max_length=3, default="CNY")
-    total_amount = models.DecimalField(max_digits=12, decimal_places=2)
-    refunded_amount = models.DecimalField(max_digits=12, decimal_places=2, default=ZERO)
+    out_trade_no = models.CharField(max_length=64, unique=True, verbose_name=_("order number"))
+    # site-defined kinds allowed
+    kind = models.CharField(max_length=32, default=Kind.PURCHASE, verbose_name=_("kind"))
+    subject = models.CharField(max_length=256, verbose_name=_("subject"))
+    currency = models.CharField(max_length=3, default="CNY", verbose_name=_("currency"))
+    total_amount = models.DecimalField(
+        max_digits=12, decimal_places=2, verbose_name=_("total amount")
+    )
+    refunded_amount = models.DecimalField(
+        max_digits=12, decimal_places=2, default=ZERO, verbose_name=_("refunded amount")
+    )
     status = models.CharField(
-        max_length=24, choices=Status.choices, default=Status.PENDING, db_index=True
+        max_length=24,
+        choices=Status.choices,
+        default=Status.PENDING,
+        db_index=True,
+        verbose_name=_("status"),
     )
-    expires_at = models.DateTimeField(db_index=True)
-    paid_at = models.DateTimeField(null=True, blank=True)
-    closed_at = models.DateTimeField(null=True, blank=True)  # cancelled or expired
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    needs_attention = models.BooleanField(default=False)  # a person should look (late payment...)
-    attention_reason = models.CharField(max_length=255, blank=True)
-    metadata = models.JSONField(default=dict, blank=True)
+    expires_at = models.DateTimeField(db_index=True, verbose_name=_("expires at"))
+    paid_at = models.DateTimeField(null=True, blank=True, verbose_name=_("paid at"))
+    # cancelled or expired
+    closed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("closed at"))
+    created_at = models.DateTimeField(
+        auto_now_add=True, db_index=True, verbose_name=_("created at")
+    )
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
+    # a person should look (late payment...)
+    needs_attention = models.BooleanField(default=False, verbose_name=_("needs attention"))
+    attention_reason = models.CharField(
+        max_length=255, blank=True, verbose_name=_("attention reason")
+    )
+    metadata = models.JSONField(default=dict, blank=True, verbose_name=_("metadata"))
 
     class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
         ordering = ("-created_at", "-id")
         indexes = [models.Index(fields=["user", "-created_at"], name="zhifu_order_user_created")]
         constraints = [
@@ -99,20 +120,29 @@ class Order(models.Model):
 class OrderLine(models.Model):
     """A snapshot of one thing bought: what it was (any model), its title and price then."""
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
-    content_type = models.ForeignKey(
-        ContentType, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    order = models.ForeignKey(
+        Order, on_delete=models.CASCADE, related_name="lines", verbose_name=_("order")
     )
-    object_id = models.CharField(max_length=64, blank=True, default="")
+    content_type = models.ForeignKey(
+        ContentType,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("content type"),
+    )
+    object_id = models.CharField(max_length=64, blank=True, default="", verbose_name=_("object ID"))
     item = GenericForeignKey("content_type", "object_id")
-    sku = models.CharField(max_length=128, blank=True)
-    title = models.CharField(max_length=256)
-    unit_price = models.DecimalField(max_digits=12, decimal_places=2)
-    quantity = models.PositiveIntegerField(default=1)
-    amount = models.DecimalField(max_digits=12, decimal_places=2)
-    metadata = models.JSONField(default=dict, blank=True)
+    sku = models.CharField(max_length=128, blank=True, verbose_name=_("SKU"))
+    title = models.CharField(max_length=256, verbose_name=_("title"))
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2, verbose_name=_("unit price"))
+    quantity = models.PositiveIntegerField(default=1, verbose_name=_("quantity"))
+    amount = models.DecimalField(max_digits=12, decimal_places=2, verbose_name=_("amount"))
+    metadata = models.JSONField(default=dict, blank=True, verbose_name=_("metadata"))
 
     class Meta:
+        verbose_name = _("order line")
+        verbose_name_plural = _("order lines")
         ordering = ("id",)
         constraints = [
             models.CheckConstraint(condition=Q(unit_price__gte=0), name="zhifu_line_price_nonneg"),
@@ -127,17 +157,23 @@ class OrderAdjustment(models.Model):
     """A discount decided by the site (coupon, credits...): positive ``amount`` lowers the total."""
 
     class Kind(models.TextChoices):
-        COUPON = "coupon", "coupon"
-        CREDITS = "credits", "credits"
-        OTHER = "other", "other"
+        COUPON = "coupon", _("coupon")
+        CREDITS = "credits", _("credits")
+        OTHER = "other", _("other")
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="adjustments")
-    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.OTHER)
-    label = models.CharField(max_length=256)
-    amount = models.DecimalField(max_digits=12, decimal_places=2)
-    metadata = models.JSONField(default=dict, blank=True)
+    order = models.ForeignKey(
+        Order, on_delete=models.CASCADE, related_name="adjustments", verbose_name=_("order")
+    )
+    kind = models.CharField(
+        max_length=16, choices=Kind.choices, default=Kind.OTHER, verbose_name=_("kind")
+    )
+    label = models.CharField(max_length=256, verbose_name=_("label"))
+    amount = models.DecimalField(max_digits=12, decimal_places=2, verbose_name=_("amount"))
+    metadata = models.JSONField(default=dict, blank=True, verbose_name=_("metadata"))
 
     class Meta:
+        verbose_name = _("order adjustment")
+        verbose_name_plural = _("order adjustments")
         ordering = ("id",)
 
     def __str__(self) -> str:
@@ -148,41 +184,55 @@ class PaymentAttempt(models.Model):
     """One try at paying an order through one provider/channel, with its own out_trade_no."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "waiting for the buyer"
-        SUCCEEDED = "succeeded", "paid (counts for the order)"
-        CLOSED = "closed", "closed unpaid"
+        PENDING = "pending", _("waiting for the buyer")
+        SUCCEEDED = "succeeded", _("paid (counts for the order)")
+        CLOSED = "closed", _("closed unpaid")
         # Paid, but not counted: a second payment of a paid order, or a payment that arrived
         # after the order expired or was cancelled. Refunded automatically or flagged.
-        EXTRA = "extra", "paid, not applied (refund due)"
+        EXTRA = "extra", _("paid, not applied (refund due)")
 
     class Channel(models.TextChoices):
-        ALIPAY_PAGE = "alipay_page", "Alipay (PC web)"
-        ALIPAY_WAP = "alipay_wap", "Alipay (mobile web)"
-        ALIPAY_QR = "alipay_qr", "Alipay (QR code)"
-        BALANCE = "balance", "wallet balance"
+        ALIPAY_PAGE = "alipay_page", _("Alipay (PC web)")
+        ALIPAY_WAP = "alipay_wap", _("Alipay (mobile web)")
+        ALIPAY_QR = "alipay_qr", _("Alipay (QR code)")
+        BALANCE = "balance", _("wallet balance")
 
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="attempts")
-    provider = models.CharField(max_length=16)  # "alipay" | "balance"
-    channel = models.CharField(max_length=16, choices=Channel.choices)
-    out_trade_no = models.CharField(max_length=64, unique=True)
-    trade_no = models.CharField(max_length=64, blank=True)
-    amount = models.DecimalField(max_digits=12, decimal_places=2)
-    status = models.CharField(
-        max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, related_name="attempts", verbose_name=_("order")
     )
-    buyer_id = models.CharField(max_length=64, blank=True)
-    paid_at = models.DateTimeField(null=True, blank=True)
-    closed_at = models.DateTimeField(null=True, blank=True)
-    closed_at_gateway = models.BooleanField(default=False)  # Alipay confirmed it can't be paid
-    qr_code = models.CharField(max_length=512, blank=True)
-    raw = models.JSONField(default=dict, blank=True)  # the provider's last data about the trade
-    check_count = models.PositiveIntegerField(default=0)
-    next_check_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    last_checked_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    provider = models.CharField(max_length=16, verbose_name=_("provider"))  # "alipay" | "balance"
+    channel = models.CharField(
+        max_length=16, choices=Channel.choices, verbose_name=_("payment method")
+    )
+    out_trade_no = models.CharField(max_length=64, unique=True, verbose_name=_("payment number"))
+    trade_no = models.CharField(max_length=64, blank=True, verbose_name=_("Alipay trade number"))
+    amount = models.DecimalField(max_digits=12, decimal_places=2, verbose_name=_("amount"))
+    status = models.CharField(
+        max_length=16,
+        choices=Status.choices,
+        default=Status.PENDING,
+        db_index=True,
+        verbose_name=_("status"),
+    )
+    buyer_id = models.CharField(max_length=64, blank=True, verbose_name=_("buyer ID"))
+    paid_at = models.DateTimeField(null=True, blank=True, verbose_name=_("paid at"))
+    closed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("closed at"))
+    # Alipay confirmed it can't be paid
+    closed_at_gateway = models.BooleanField(default=False, verbose_name=_("closed at Alipay"))
+    qr_code = models.CharField(max_length=512, blank=True, verbose_name=_("QR code"))
+    # the provider's last data about the trade
+    raw = models.JSONField(default=dict, blank=True, verbose_name=_("raw data"))
+    check_count = models.PositiveIntegerField(default=0, verbose_name=_("check count"))
+    next_check_at = models.DateTimeField(
+        null=True, blank=True, db_index=True, verbose_name=_("next check at")
+    )
+    last_checked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last checked at"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
+        verbose_name = _("payment attempt")
+        verbose_name_plural = _("payment attempts")
         ordering = ("id",)
         constraints = [
             models.UniqueConstraint(
@@ -203,31 +253,49 @@ class Notification(models.Model):
     """An incoming asynchronous notification, stored raw before anything else happens."""
 
     class Outcome(models.TextChoices):
-        RECEIVED = "received", "received (not processed yet)"
-        APPLIED = "applied", "applied"
-        DUPLICATE = "duplicate", "duplicate (already applied)"
-        IGNORED = "ignored", "ignored (nothing to do)"
-        REJECTED = "rejected", "rejected"
-        ERROR = "error", "error (will be retried)"
+        RECEIVED = "received", _("received (not processed yet)")
+        APPLIED = "applied", _("applied")
+        DUPLICATE = "duplicate", _("duplicate (already applied)")
+        IGNORED = "ignored", _("ignored (nothing to do)")
+        REJECTED = "rejected", _("rejected")
+        ERROR = "error", _("error (will be retried)")
 
-    provider = models.CharField(max_length=16, default="alipay")
-    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    remote_addr = models.CharField(max_length=64, blank=True)
-    headers = models.JSONField(default=dict, blank=True)
-    body = models.TextField(blank=True)
-    params = models.JSONField(default=dict, blank=True)  # parsed body (unverified until outcome)
-    notify_id = models.CharField(max_length=128, blank=True, db_index=True)
-    out_trade_no = models.CharField(max_length=64, blank=True, db_index=True)
-    trade_status = models.CharField(max_length=32, blank=True)
-    outcome = models.CharField(
-        max_length=16, choices=Outcome.choices, default=Outcome.RECEIVED, db_index=True
+    provider = models.CharField(max_length=16, default="alipay", verbose_name=_("provider"))
+    received_at = models.DateTimeField(
+        auto_now_add=True, db_index=True, verbose_name=_("received at")
     )
-    reason = models.CharField(max_length=64, blank=True, db_index=True)  # bad_signature, app_id...
-    detail = models.TextField(blank=True)  # a readable explanation; a traceback on error
-    processed_at = models.DateTimeField(null=True, blank=True)
-    process_count = models.PositiveIntegerField(default=0)
+    remote_addr = models.CharField(max_length=64, blank=True, verbose_name=_("remote address"))
+    headers = models.JSONField(default=dict, blank=True, verbose_name=_("headers"))
+    body = models.TextField(blank=True, verbose_name=_("body"))
+    # parsed body (unverified until outcome)
+    params = models.JSONField(default=dict, blank=True, verbose_name=_("parameters"))
+    notify_id = models.CharField(
+        max_length=128, blank=True, db_index=True, verbose_name=_("notify ID")
+    )
+    out_trade_no = models.CharField(
+        max_length=64, blank=True, db_index=True, verbose_name=_("payment number")
+    )
+    trade_status = models.CharField(max_length=32, blank=True, verbose_name=_("trade status"))
+    outcome = models.CharField(
+        max_length=16,
+        choices=Outcome.choices,
+        default=Outcome.RECEIVED,
+        db_index=True,
+        verbose_name=_("outcome"),
+    )
+    # bad_signature, app_id...
+    reason = models.CharField(max_length=64, blank=True, db_index=True, verbose_name=_("reason"))
+    # a readable explanation; a traceback on error
+    detail = models.TextField(blank=True, verbose_name=_("detail"))
+    processed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("processed at"))
+    process_count = models.PositiveIntegerField(default=0, verbose_name=_("process count"))
     order = models.ForeignKey(
-        Order, on_delete=models.SET_NULL, null=True, blank=True, related_name="notifications"
+        Order,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="notifications",
+        verbose_name=_("order"),
     )
     attempt = models.ForeignKey(
         PaymentAttempt,
@@ -235,9 +303,12 @@ class Notification(models.Model):
         null=True,
         blank=True,
         related_name="notifications",
+        verbose_name=_("payment attempt"),
     )
 
     class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
         ordering = ("-received_at", "-id")
 
     def __str__(self) -> str:
@@ -246,36 +317,51 @@ class Notification(models.Model):
 
 class Refund(models.Model):
     class Status(models.TextChoices):
-        PENDING = "pending", "pending"
-        SUCCEEDED = "succeeded", "succeeded"
-        FAILED = "failed", "failed"
-        UNKNOWN = "unknown", "outcome unknown (will be retried)"
+        PENDING = "pending", _("pending")
+        SUCCEEDED = "succeeded", _("succeeded")
+        FAILED = "failed", _("failed")
+        UNKNOWN = "unknown", _("outcome unknown (will be retried)")
 
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
-    attempt = models.ForeignKey(PaymentAttempt, on_delete=models.PROTECT, related_name="refunds")
-    out_request_no = models.CharField(max_length=64, unique=True)
-    amount = models.DecimalField(max_digits=12, decimal_places=2)
-    reason = models.CharField(max_length=256, blank=True)
-    status = models.CharField(
-        max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("order")
     )
-    automatic = models.BooleanField(default=False)  # refund of an extra/late payment
+    attempt = models.ForeignKey(
+        PaymentAttempt,
+        on_delete=models.PROTECT,
+        related_name="refunds",
+        verbose_name=_("payment attempt"),
+    )
+    out_request_no = models.CharField(max_length=64, unique=True, verbose_name=_("refund number"))
+    amount = models.DecimalField(max_digits=12, decimal_places=2, verbose_name=_("amount"))
+    reason = models.CharField(max_length=256, blank=True, verbose_name=_("reason"))
+    status = models.CharField(
+        max_length=16,
+        choices=Status.choices,
+        default=Status.PENDING,
+        db_index=True,
+        verbose_name=_("status"),
+    )
+    # refund of an extra/late payment
+    automatic = models.BooleanField(default=False, verbose_name=_("automatic"))
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="+",
+        verbose_name=_("requested by"),
     )
-    error_code = models.CharField(max_length=128, blank=True)
-    error_message = models.TextField(blank=True)
-    tries = models.PositiveIntegerField(default=0)
-    raw = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    succeeded_at = models.DateTimeField(null=True, blank=True)
+    error_code = models.CharField(max_length=128, blank=True, verbose_name=_("error code"))
+    error_message = models.TextField(blank=True, verbose_name=_("error message"))
+    tries = models.PositiveIntegerField(default=0, verbose_name=_("tries"))
+    raw = models.JSONField(default=dict, blank=True, verbose_name=_("raw data"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
+    succeeded_at = models.DateTimeField(null=True, blank=True, verbose_name=_("succeeded at"))
 
     class Meta:
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
         ordering = ("-created_at", "-id")
         constraints = [
             models.CheckConstraint(
@@ -298,12 +384,19 @@ class Wallet(models.Model):
     lock in the same transaction as the entry; it can never go negative."""
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="zhifu_wallet"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="zhifu_wallet",
+        verbose_name=_("user"),
     )
-    balance = models.DecimalField(max_digits=12, decimal_places=2, default=ZERO)
-    updated_at = models.DateTimeField(auto_now=True)
+    balance = models.DecimalField(
+        max_digits=12, decimal_places=2, default=ZERO, verbose_name=_("balance")
+    )
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
+        verbose_name = _("wallet")
+        verbose_name_plural = _("wallets")
         constraints = [
             models.CheckConstraint(condition=Q(balance__gte=0), name="zhifu_wallet_nonnegative")
         ]
@@ -314,30 +407,44 @@ class Wallet(models.Model):
 
 class LedgerEntry(models.Model):
     class Kind(models.TextChoices):
-        TOPUP = "topup", "top-up"
-        PAYMENT = "payment", "payment"
-        REWARD_INCOME = "reward_income", "reward income"
-        REFUND = "refund", "refund"
-        ADJUSTMENT = "adjustment", "adjustment"
+        TOPUP = "topup", _("top-up")
+        PAYMENT = "payment", _("payment")
+        REWARD_INCOME = "reward_income", _("reward income")
+        REFUND = "refund", _("refund")
+        ADJUSTMENT = "adjustment", _("adjustment")
 
-    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="entries")
-    amount = models.DecimalField(
-        max_digits=12, decimal_places=2
-    )  # signed: positive credits, negative debits
-    balance_after = models.DecimalField(max_digits=12, decimal_places=2)
-    kind = models.CharField(max_length=16, choices=Kind.choices)
+    wallet = models.ForeignKey(
+        Wallet, on_delete=models.PROTECT, related_name="entries", verbose_name=_("wallet")
+    )
+    # signed: positive credits, negative debits
+    amount = models.DecimalField(max_digits=12, decimal_places=2, verbose_name=_("amount"))
+    balance_after = models.DecimalField(
+        max_digits=12, decimal_places=2, verbose_name=_("balance after")
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices, verbose_name=_("kind"))
     order = models.ForeignKey(
-        Order, on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_entries"
+        Order,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="ledger_entries",
+        verbose_name=_("order"),
     )
     refund = models.OneToOneField(
-        Refund, on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_entry"
+        Refund,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="ledger_entry",
+        verbose_name=_("refund"),
     )
-    memo = models.CharField(max_length=256, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    memo = models.CharField(max_length=256, blank=True, verbose_name=_("memo"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("ledger entry")
+        verbose_name_plural = _("ledger entries")
         ordering = ("-created_at", "-id")
-        verbose_name_plural = "ledger entries"
         constraints = [
             models.CheckConstraint(condition=~Q(amount=0), name="zhifu_ledger_nonzero"),
             models.CheckConstraint(

@@ -11,6 +11,7 @@ from typing import Any
 from django.db import DatabaseError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
@@ -83,14 +84,16 @@ def alipay_return(request: HttpRequest) -> HttpResponse:
     """The buyer's browser comes back from the cashier. The signature is checked, and if the
     order is not paid yet Alipay is *queried*; the redirect itself never marks anything paid."""
     if not request.GET:
-        return _error(request, "missing_parameters", "this page is reached from Alipay", 400)
+        return _error(
+            request, "missing_parameters", _("this page is opened when returning from Alipay"), 400
+        )
     try:
         data = alipay_provider.verify(request.GET)
     except SignatureError:
         log.warning("return with a bad signature remote=%s", request.META.get("REMOTE_ADDR", ""))
-        return _error(request, "bad_signature", "the link's signature is not valid", 400)
+        return _error(request, "bad_signature", _("the link's signature is not valid"), 400)
     if data.get("app_id") != str(zhifu_settings.APP_ID):
-        return _error(request, "bad_signature", "the link is not for this shop", 400)
+        return _error(request, "bad_signature", _("the link is not for this shop"), 400)
     attempt = (
         PaymentAttempt.objects.select_related("order")
         .filter(out_trade_no=data.get("out_trade_no", ""))
@@ -100,7 +103,7 @@ def alipay_return(request: HttpRequest) -> HttpResponse:
     if attempt is None or (
         user.is_authenticated and user.pk != attempt.order.user_id and not user.is_staff
     ):
-        return _error(request, "order_not_found", "no such order", 404)
+        return _error(request, "order_not_found", _("no such order"), 404)
     order = attempt.order
     confirming = False
     if not order.is_paid and attempt.status in (

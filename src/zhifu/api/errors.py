@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -48,14 +49,14 @@ def _first_message(detail: Any, prefix: str = "") -> str:
                 if label
                 else _first_message(value, prefix)
             )
-        return "invalid request"
+        return _("invalid request")
     if isinstance(detail, list):
         for index, value in enumerate(detail):
             if value:
                 if isinstance(value, dict):
                     return _first_message(value, f"{prefix.rstrip(': ')}[{index}].")
                 return _first_message(value, prefix)
-        return "invalid request"
+        return _("invalid request")
     return f"{prefix}{detail}"
 
 
@@ -80,7 +81,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             "unexpected error in %s", context.get("view").__class__.__name__, exc_info=exc
         )
         return Response(
-            error_body("internal_error", "something went wrong on our side; try again later"),
+            error_body("internal_error", _("something went wrong on our side; try again later")),
             status=500,
         )
     code = _jwt_code(exc)

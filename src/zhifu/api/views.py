@@ -8,6 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, permissions, status
 from rest_framework.authentication import SessionAuthentication
@@ -181,7 +182,7 @@ class RefundListCreateView(ZhifuAPI, generics.ListCreateAPIView[Refund]):
         if order is None:
             from ..exceptions import OrderError
 
-            raise OrderError("order_not_found", "no such order")
+            raise OrderError("order_not_found", _("no such order"))
         refund = refund_service.refund_order(
             order,
             amount=data.validated_data.get("amount"),

@@ -12,6 +12,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
+from django.utils.translation import gettext_lazy as _
+
 from ..alipay import (
     BEIJING,
     AlipayBusinessError,
@@ -112,7 +114,9 @@ def parse_time(value: Any) -> datetime | None:
 def _unavailable(exc: AlipayError, what: str) -> GatewayUnavailable:
     return GatewayUnavailable(
         "gateway_unavailable",
-        f"Alipay did not answer {what} ({exc.sub_code or exc.code or type(exc).__name__})",
+        _("Alipay did not answer %(request)s (%(reason)s); try again later"),
+        request=what,
+        reason=exc.sub_code or exc.code or type(exc).__name__,
     )
 
 
@@ -146,13 +150,23 @@ def start(order: Order, attempt: PaymentAttempt, *, return_url: str | None = Non
         if exc.retryable:
             raise _unavailable(exc, "precreate") from None
         raise PaymentError(
-            "gateway_refused", f"Alipay refused the payment: {exc.sub_code or exc.code}"
+            "gateway_refused",
+            _("Alipay refused the payment: %(reason)s"),
+            reason=exc.sub_code or exc.code,
         ) from None
     except AlipayError as exc:
         if isinstance(exc, ValueError):  # InvalidRequestError: our own data is wrong
-            raise PaymentError("invalid_payment_request", str(exc.message)) from None
+            raise PaymentError(
+                "invalid_payment_request",
+                _("Alipay cannot accept this payment request: %(reason)s"),
+                reason=str(exc.message),
+            ) from None
         raise _unavailable(exc, "precreate") from None
-    raise PaymentError("invalid_channel", f"{attempt.channel} is not an Alipay channel")
+    raise PaymentError(
+        "invalid_channel",
+        _("%(channel)s is not an Alipay payment method"),
+        channel=attempt.channel,
+    )
 
 
 def query(out_trade_no: str) -> TradeState | None:

@@ -14,6 +14,7 @@ from typing import Any
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from ..alipay import BEIJING
 from ..catalog import resolve
@@ -70,23 +71,42 @@ def new_out_trade_no() -> str:
 
 def _require_user(user: Any) -> None:
     if getattr(user, "pk", None) is None or not getattr(user, "is_authenticated", False):
-        raise OrderError("login_required", "orders belong to a signed-in user")
+        raise OrderError("login_required", _("please sign in to place an order"))
 
 
 def _quantity(value: Any, limit: int | None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise OrderError("invalid_quantity", f"quantity {value!r} is not a whole number")
+        raise OrderError(
+            "invalid_quantity", _("the quantity %(quantity)s is not a whole number"), quantity=value
+        )
     maximum = min(limit or MAX_QUANTITY, MAX_QUANTITY)
+    if maximum <= 1 and value != 1:
+        raise OrderError("invalid_quantity", _("only one of this item can be bought"))
     if value < 1 or value > maximum:
-        raise OrderError("invalid_quantity", f"quantity must be between 1 and {maximum}")
+        raise OrderError(
+            "invalid_quantity",
+            _("the quantity must be between 1 and %(maximum)s"),
+            maximum=maximum,
+        )
     return value
+
+
+_MONEY_FIELDS = {"unit_price": _("the unit price"), "adjustment": _("a discount")}
 
 
 def _money(value: Any, what: str) -> Decimal:
     try:
         return parse_money(value, field=what)
-    except AmountError as exc:
-        raise OrderError("invalid_amount", str(exc)) from None
+    except AmountError:
+        raise OrderError(
+            "invalid_amount",
+            _(
+                "%(field)s must be an amount from 0.00 to %(maximum)s with at most two decimal "
+                "places, such as 12.30"
+            ),
+            field=_MONEY_FIELDS.get(what, what),
+            maximum=MAX_AMOUNT,
+        ) from None
 
 
 def create_order(
@@ -104,30 +124,43 @@ def create_order(
     lines = list(lines)
     adjustments = list(adjustments)
     if not lines:
-        raise OrderError("empty_order", "an order needs at least one line")
+        raise OrderError("empty_order", _("an order needs at least one item"))
     if len(lines) > MAX_LINES:
-        raise OrderError("too_many_lines", f"an order holds at most {MAX_LINES} lines")
+        raise OrderError(
+            "too_many_lines", _("an order holds at most %(count)s items"), count=MAX_LINES
+        )
     subtotal = Decimal("0.00")
     for spec in lines:
         if not str(spec.title).strip():
-            raise OrderError("invalid_line", "every line needs a title")
+            raise OrderError("invalid_line", _("every item needs a title"))
         price = _money(spec.unit_price, "unit_price")
         quantity = _quantity(spec.quantity, None)
         subtotal += price * quantity
     discount = Decimal("0.00")
     for adj in adjustments:
         if adj.kind not in OrderAdjustment.Kind.values:
-            raise OrderError("invalid_adjustment", f"adjustment kind {adj.kind!r} is unknown")
+            raise OrderError(
+                "invalid_adjustment",
+                _("the discount kind %(kind)s is unknown"),
+                kind=repr(adj.kind),
+            )
         discount += _money(adj.amount, "adjustment")
     total = subtotal - discount
     if total < Decimal("0.01"):
-        raise OrderError("invalid_amount", f"the order total {total} is below 0.01")
+        raise OrderError(
+            "invalid_amount", _("the order total %(total)s is below 0.01"), total=total
+        )
     if total > MAX_AMOUNT:
-        raise OrderError("invalid_amount", f"the order total {total} is above {MAX_AMOUNT}")
+        raise OrderError(
+            "invalid_amount",
+            _("the order total %(total)s is above %(maximum)s"),
+            total=total,
+            maximum=MAX_AMOUNT,
+        )
     total = parse_amount(total)
     expiry = expires_in if expires_in is not None else zhifu_settings.ORDER_EXPIRY
     if not isinstance(expiry, timedelta) or expiry <= timedelta(0):
-        raise OrderError("invalid_expiry", "the expiry must be a positive timedelta")
+        raise OrderError("invalid_expiry", _("the expiry must be a positive timedelta"))
     title = (subject or lines[0].title if len(lines) == 1 else subject or "").strip()
     if not title:
         title = f"{lines[0].title} 等 {len(lines)} 件"
@@ -199,16 +232,20 @@ def create_order_from_skus(
     or amount the client sent alongside is ignored."""
     _require_user(user)
     if not isinstance(items, list | tuple) or not items:
-        raise OrderError("empty_order", "give at least one item")
+        raise OrderError("empty_order", _("an order needs at least one item"))
     if len(items) > MAX_LINES:
-        raise OrderError("too_many_lines", f"an order holds at most {MAX_LINES} items")
+        raise OrderError(
+            "too_many_lines", _("an order holds at most %(count)s items"), count=MAX_LINES
+        )
     lines = []
     for entry in items:
         if not isinstance(entry, Mapping):
-            raise OrderError("invalid_item", 'each item is {"sku": ..., "quantity": n}')
+            raise OrderError("invalid_item", _('each item is {"sku": ..., "quantity": n}'))
         sku = entry.get("sku")
         if not isinstance(sku, str) or not sku.strip() or len(sku) > 128:
-            raise OrderError("invalid_item", "each item needs a sku (text, at most 128 chars)")
+            raise OrderError(
+                "invalid_item", _("each item needs a sku (text, at most 128 characters)")
+            )
         item = resolve(sku.strip(), user)
         quantity = _quantity(entry.get("quantity", 1), item.max_quantity)
         lines.append(
@@ -241,7 +278,7 @@ def get_order(user: Any, out_trade_no: str) -> Order:
         else None
     )
     if order is None:
-        raise OrderError("order_not_found", "no such order")
+        raise OrderError("order_not_found", _("no such order"))
     return order
 
 
@@ -265,7 +302,7 @@ def _close_open_attempts(order: Order) -> list[tuple[PaymentAttempt, bool]]:
                 "cannot close trade out_trade_no=%s order=%s: %s",
                 attempt.out_trade_no,
                 order.out_trade_no,
-                exc.message,
+                exc.english_message,
                 extra=ctx("close_failed", order=order, payment=attempt),
             )
             results.append((attempt, False))
@@ -319,14 +356,22 @@ def _finish(order: Order, target: str, closed: list[tuple[PaymentAttempt, bool]]
 def cancel_order(order: Order, *, user: Any) -> Order:
     """The buyer cancels a pending order; its open trades are closed at Alipay first."""
     if getattr(user, "pk", None) != order.user_id and not getattr(user, "is_staff", False):
-        raise OrderError("order_not_found", "no such order")
+        raise OrderError("order_not_found", _("no such order"))
     if order.status != Order.Status.PENDING:
-        raise OrderError("order_not_pending", f"the order is {order.status}, not pending")
+        raise OrderError(
+            "order_not_pending",
+            _("the order is %(status)s, no longer waiting for payment"),
+            status=Order.Status(order.status).label,
+        )
     closed = _close_open_attempts(order)
     _finish(order, Order.Status.CANCELLED, closed)
     order.refresh_from_db()
     if order.status != Order.Status.CANCELLED:
-        raise OrderError("order_not_pending", f"the order is {order.status}, not pending")
+        raise OrderError(
+            "order_not_pending",
+            _("the order is %(status)s, no longer waiting for payment"),
+            status=Order.Status(order.status).label,
+        )
     return order
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from ..conf import zhifu_settings
 from ..exceptions import OrderError, PaymentError
@@ -64,9 +65,13 @@ class PaymentStart:
 
 def _check_payable(order: Order, now: datetime) -> None:
     if order.status != Order.Status.PENDING:
-        raise PaymentError("order_not_payable", f"the order is {order.status}, not pending")
+        raise PaymentError(
+            "order_not_payable",
+            _("the order is %(status)s, no longer waiting for payment"),
+            status=Order.Status(order.status).label,
+        )
     if order.expires_at <= now:
-        raise PaymentError("order_expired", "the order has expired; create a new one")
+        raise PaymentError("order_expired", _("the order has expired; create a new one"))
 
 
 def _next_attempt_no(order: Order) -> str:
@@ -112,10 +117,12 @@ def start_payment(
     """
     if not isinstance(channel, str) or channel not in CHANNELS:
         raise PaymentError(
-            "invalid_channel", f"channel must be one of {', '.join(sorted(CHANNELS))}"
+            "invalid_channel",
+            _("the payment method must be one of %(channels)s"),
+            channels=", ".join(sorted(CHANNELS)),
         )
     if getattr(user, "pk", None) is None or user.pk != order.user_id:
-        raise OrderError("order_not_found", "no such order")
+        raise OrderError("order_not_found", _("no such order"))
     if channel == PaymentAttempt.Channel.BALANCE:
         return pay_with_balance(order, user=user)
     now = timezone.now()
@@ -178,9 +185,9 @@ def pay_with_balance(order: Order, *, user: Any) -> PaymentStart:
     from ..providers import balance as balance_provider
 
     if getattr(user, "pk", None) is None or user.pk != order.user_id:
-        raise OrderError("order_not_found", "no such order")
+        raise OrderError("order_not_found", _("no such order"))
     if order.kind == Order.Kind.TOPUP:
-        raise PaymentError("invalid_channel", "a wallet top-up cannot be paid from the wallet")
+        raise PaymentError("invalid_channel", _("a wallet top-up cannot be paid from the wallet"))
     now = timezone.now()
     with transaction.atomic():
         order = lock(order)

@@ -16,12 +16,13 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from ..conf import zhifu_settings
 from ..exceptions import InsufficientBalance, RefundError
 from ..logs import ctx
 from ..models import LedgerEntry, Order, PaymentAttempt, Refund
-from ..money import AmountError, parse_amount
+from ..money import MAX_AMOUNT, MIN_AMOUNT, AmountError, parse_amount
 from ..providers import alipay as alipay_provider
 from ..providers import balance as balance_provider
 from ..signals import order_refunded
@@ -78,23 +79,38 @@ def refund_order(
     with transaction.atomic():
         order = lock(order)
         if order.status not in (Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED):
-            raise RefundError("order_not_refundable", f"the order is {order.status}")
+            raise RefundError(
+                "order_not_refundable",
+                _("the order is %(status)s and cannot be refunded"),
+                status=Order.Status(order.status).label,
+            )
         attempt = order.attempts.filter(status=PaymentAttempt.Status.SUCCEEDED).first()
         if attempt is None:
-            raise RefundError("order_not_refundable", "the order has no successful payment")
+            raise RefundError("order_not_refundable", _("the order has no successful payment"))
         available = refundable_amount(attempt)
         if amount is None or amount == "":
             value = available
         else:
             try:
                 value = parse_amount(amount, field="amount")
-            except AmountError as exc:
-                raise RefundError("invalid_amount", str(exc)) from None
+            except AmountError:
+                raise RefundError(
+                    "invalid_amount",
+                    _(
+                        "the amount must be from %(minimum)s to %(maximum)s with at most two "
+                        "decimal places, such as 12.30"
+                    ),
+                    minimum=MIN_AMOUNT,
+                    maximum=MAX_AMOUNT,
+                ) from None
         if value <= ZERO:
-            raise RefundError("refund_exceeds_paid", "nothing is left to refund")
+            raise RefundError("refund_exceeds_paid", _("nothing is left to refund"))
         if value > available:
             raise RefundError(
-                "refund_exceeds_paid", f"at most {available} can be refunded, not {value}"
+                "refund_exceeds_paid",
+                _("at most %(available)s can be refunded, not %(amount)s"),
+                available=available,
+                amount=value,
             )
         refund = Refund.objects.create(
             order=order,
@@ -119,7 +135,7 @@ def refund_order(
                 )
             except InsufficientBalance:
                 raise RefundError(
-                    "insufficient_balance", "the wallet no longer holds the amount to refund"
+                    "insufficient_balance", _("the wallet no longer holds the amount to refund")
                 ) from None
         log.info(
             "refund created order=%s out_request_no=%s amount=%s",

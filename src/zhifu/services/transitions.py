@@ -16,6 +16,7 @@ import logging
 from typing import Any, TypeVar
 
 from django.db import models, transaction
+from django.utils.translation import gettext_lazy as _
 
 from ..exceptions import IllegalTransition
 from ..models import Order, PaymentAttempt, Refund
@@ -62,6 +63,15 @@ TRANSITIONS: dict[type[models.Model], frozenset[tuple[str, str]]] = {
 M = TypeVar("M", bound=models.Model)
 
 
+def _label(model: type[models.Model], status: str) -> Any:
+    """The status's (translatable) label, or the raw value if the model does not know it."""
+    choices = getattr(model, "Status", None)
+    try:
+        return choices(status).label if choices is not None else status
+    except ValueError:
+        return status
+
+
 def can_transition(model: type[models.Model], current: str, target: str) -> bool:
     return (str(current), str(target)) in TRANSITIONS[model]
 
@@ -91,7 +101,11 @@ def transition(instance: models.Model, target: str, **changes: Any) -> bool:
         if (current, str(target)) not in TRANSITIONS[model]:
             raise IllegalTransition(
                 "illegal_transition",
-                f"{model.__name__} {_name(row)} cannot go from {current} to {target}",
+                _("%(model)s %(ref)s cannot go from %(current)s to %(target)s"),
+                model=model._meta.verbose_name,
+                ref=_name(row),
+                current=_label(model, current),
+                target=_label(model, str(target)),
             )
         row.status = target  # type: ignore[attr-defined]
         for field, value in changes.items():

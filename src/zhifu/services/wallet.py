@@ -10,10 +10,11 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
+from django.utils.translation import gettext_lazy as _
 
 from ..exceptions import InsufficientBalance, OrderError
 from ..models import LedgerEntry, Order, Refund, Wallet
-from ..money import AmountError, parse_amount
+from ..money import MAX_AMOUNT, MIN_AMOUNT, AmountError, parse_amount
 
 __all__ = [
     "LedgerMismatch",
@@ -33,7 +34,7 @@ CENT = Decimal("0.01")
 def _user_pk(user: Any) -> Any:
     pk = getattr(user, "pk", None)
     if pk is None:
-        raise OrderError("login_required", "a wallet belongs to a signed-in user")
+        raise OrderError("login_required", _("please sign in to use a wallet"))
     return pk
 
 
@@ -91,15 +92,25 @@ def post_entry(
     else:
         try:
             value = parse_amount(amount)
-        except AmountError as exc:
-            raise OrderError("invalid_amount", str(exc)) from None
+        except AmountError:
+            raise OrderError(
+                "invalid_amount",
+                _(
+                    "the amount must be from %(minimum)s to %(maximum)s with at most two decimal "
+                    "places, such as 12.30"
+                ),
+                minimum=MIN_AMOUNT,
+                maximum=MAX_AMOUNT,
+            ) from None
     with transaction.atomic():
         wallet = _locked_wallet(user)
         new_balance = wallet.balance + value
         if new_balance < 0:
             raise InsufficientBalance(
                 "insufficient_balance",
-                f"the wallet holds {wallet.balance}, {-value} is needed",
+                _("the wallet holds %(balance)s, %(needed)s is needed"),
+                balance=wallet.balance,
+                needed=-value,
             )
         entry = LedgerEntry.objects.create(
             wallet=wallet,
@@ -129,8 +140,16 @@ def create_top_up(user: Any, amount: Decimal | str | int) -> Order:
 
     try:
         value = parse_amount(amount)
-    except AmountError as exc:
-        raise OrderError("invalid_amount", str(exc)) from None
+    except AmountError:
+        raise OrderError(
+            "invalid_amount",
+            _(
+                "the amount must be from %(minimum)s to %(maximum)s with at most two decimal "
+                "places, such as 12.30"
+            ),
+            minimum=MIN_AMOUNT,
+            maximum=MAX_AMOUNT,
+        ) from None
     return create_order(
         user,
         lines=[LineSpec(title="钱包充值 wallet top-up", unit_price=value, sku="wallet-top-up")],
