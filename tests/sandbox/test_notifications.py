@@ -135,3 +135,21 @@ def test_wap_pay_notifies_timeouts_by_default(sb, client, receiver):
         attempts[0]["form"]["trade_status"] == "TRADE_CLOSED" and "gmt_close" in attempts[0]["form"]
     )
     assert "gmt_payment" not in attempts[0]["form"]
+
+
+def test_abandoned_notifications_are_never_retried(sb, client, receiver):
+    receiver.default_reply = "fail"
+    pay(sb, client, "ab1")
+    pay(sb, client, "ab2")
+    sb.wait_for_notifications("ab1", 1)
+    sb.wait_for_notifications("ab2", 1)
+    assert sb.abandon_notifications(out_trade_no="ab1") == 1
+    sb.advance_clock(2 * 86400)
+    assert len(sb.notifications(out_trade_no="ab1")) == 1  # no retry after abandoning
+    assert len(sb.notifications(out_trade_no="ab2")) == 8  # the other one kept retrying
+    states = {
+        n["out_trade_no"]: n["state"]
+        for n in sb._call("GET", "/sandbox/api/notifications")["notifications"]
+    }
+    assert states == {"ab1": "abandoned", "ab2": "failed"}
+    assert sb.abandon_notifications() == 0  # nothing pending any more

@@ -56,6 +56,11 @@ def _rules() -> list[Rule]:
         Rule("/sandbox/api/trades/<app_id>/<out_trade_no>", endpoint="trade"),
         Rule("/sandbox/api/trades/<app_id>/<out_trade_no>/pay", endpoint="pay", methods=["POST"]),
         Rule("/sandbox/api/notifications", endpoint="notifications"),
+        Rule(
+            "/sandbox/api/notifications/abandon",
+            endpoint="abandon_notifications",
+            methods=["POST"],
+        ),
         Rule("/sandbox/api/faults", endpoint="faults", methods=["GET", "POST"]),
         Rule("/sandbox/api/clock", endpoint="clock", methods=["GET", "POST"]),
         Rule("/sandbox/api/settings", endpoint="settings", methods=["GET", "POST"]),
@@ -178,6 +183,9 @@ class Sandbox:
             "trade": lambda request, **kw: control_api.trade(self, request, **kw),
             "pay": lambda request, **kw: control_api.pay(self, request, **kw),
             "notifications": lambda request: control_api.notifications(self, request),
+            "abandon_notifications": lambda request: control_api.abandon_notifications(
+                self, request
+            ),
             "faults": lambda request: control_api.faults(self, request),
             "clock": lambda request: control_api.clock(self, request),
             "settings": lambda request: control_api.settings(self, request),

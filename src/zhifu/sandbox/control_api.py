@@ -213,6 +213,18 @@ def notifications(sandbox: Sandbox, request: Request) -> Response:
     )
 
 
+def abandon_notifications(sandbox: Sandbox, request: Request) -> Response:
+    data = read_json(request)
+    unknown = set(data) - {"app_id", "out_trade_no"}
+    if unknown:
+        raise ApiError(400, "invalid_field", f"unknown field(s): {', '.join(sorted(unknown))}")
+    for key in ("app_id", "out_trade_no"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            raise ApiError(400, "invalid_field", f"{key} must be a string")
+    count = sandbox.notifier.abandon(data.get("app_id"), data.get("out_trade_no"))
+    return json_response({"abandoned": count})
+
+
 def faults(sandbox: Sandbox, request: Request) -> Response:
     if request.method == "GET":
         return json_response(sandbox.faults.current())

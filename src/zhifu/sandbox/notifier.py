@@ -251,8 +251,10 @@ class Notifier:
                 state, next_at = "failed", scheduled_at
             else:
                 state, next_at = "pending", scheduled_at + RETRY_INTERVALS[attempt_no - 1]
+            # Conditional: a notification abandoned while this attempt was in flight stays so.
             db.execute(
-                "UPDATE notifications SET attempts = ?, state = ?, next_attempt_at = ? WHERE id = ?",
+                "UPDATE notifications SET attempts = ?, state = ?, next_attempt_at = ? "
+                "WHERE id = ? AND state = 'pending'",
                 (attempt_no, state, next_at, row["id"]),
             )
 
@@ -271,6 +273,26 @@ class Notifier:
                 if not self._in_flight:
                     return
                 self._cond.wait(0.05)
+
+    def abandon(
+        self, app_id: str | None = None, out_trade_no: str | None = None, timeout: float = 30.0
+    ) -> int:
+        """Stop retrying pending notifications (they become ``abandoned``) and wait until no
+        delivery is under way, so that nothing reaches a notify URL after this returns: what a
+        test suite needs between tests that share one sandbox."""
+        sql = "UPDATE notifications SET state = 'abandoned' WHERE state = 'pending'"
+        args: list[str] = []
+        for column, value in (("app_id", app_id), ("out_trade_no", out_trade_no)):
+            if value:
+                sql += f" AND {column} = ?"
+                args.append(value)
+        with self.store.transaction() as db:
+            count = db.execute(sql, tuple(args)).rowcount
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._in_flight and time.monotonic() < deadline:
+                self._cond.wait(0.05)
+        return int(count)
 
     # -- the background thread ------------------------------------------------------------------
 

@@ -246,6 +246,15 @@ class SandboxServer:
                 return attempts
             time.sleep(0.02)
 
+    def abandon_notifications(
+        self, *, app_id: str | None = None, out_trade_no: str | None = None
+    ) -> int:
+        """Stop every pending retry (optionally of one app / trade) and wait for deliveries in
+        flight: call it between tests sharing a sandbox so that no retry reaches a later test."""
+        body = {k: v for k, v in (("app_id", app_id), ("out_trade_no", out_trade_no)) if v}
+        result: dict[str, int] = self._call("POST", "/sandbox/api/notifications/abandon", json=body)
+        return result["abandoned"]
+
     def faults(self, **kwargs: Any) -> dict[str, Any]:
         """Inject faults (see docs/sandbox.md); ``sb.faults(reset=True)`` clears them."""
         result: dict[str, Any] = self._call("POST", "/sandbox/api/faults", json=kwargs)
