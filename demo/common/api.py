@@ -20,6 +20,7 @@ from rewards.services import CHANNELS, create_reward
 
 from common.catalog import iter_catalog
 from common.errors import DemoError
+from common.types import AuthenticatedRequest
 from zhifu.exceptions import ZhifuError
 from zhifu.services import payments
 
@@ -31,7 +32,9 @@ def error_response(code: str, message: str, http_status: int = 400) -> Response:
 class ValiditySerializer(serializers.Serializer):
     sku = serializers.CharField()
     days = serializers.IntegerField(allow_null=True, help_text="empty = permanent")
-    label = serializers.CharField()
+    # A declared field named like a Field attribute: DRF's serializer metaclass moves declared
+    # fields out of the class body, so nothing is shadowed at run time; the stubs don't know that.
+    label = serializers.CharField()  # type: ignore[assignment]
     price = serializers.DecimalField(max_digits=10, decimal_places=2)
 
 
@@ -137,7 +140,7 @@ class ArticleRewardView(APIView):
         },
         operation_id="articles_rewards_create",
     )
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: AuthenticatedRequest, pk: int) -> Response:
         article = get_object_or_404(Article, pk=pk)
         data = RewardCreateSerializer(data=request.data)
         if not data.is_valid():
@@ -199,7 +202,7 @@ class MyCouponsView(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(responses=MyCouponsSerializer, operation_id="me_coupons_retrieve")
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         from courses.models import UserCoupon
         from courses.services import credit_account
         from django.conf import settings
@@ -240,7 +243,8 @@ class QuoteSerializer(serializers.Serializer):
     credits_discount = serializers.DecimalField(max_digits=12, decimal_places=2)
     max_credits = serializers.IntegerField()
     total = serializers.DecimalField(max_digits=12, decimal_places=2)
-    errors = serializers.ListField(child=serializers.CharField())
+    # The output key "errors"; as above, the metaclass keeps Serializer.errors intact.
+    errors = serializers.ListField(child=serializers.CharField())  # type: ignore[assignment]
 
 
 def _options_from_skus(skus: list[str]) -> list[Any]:
@@ -278,7 +282,7 @@ class CourseQuoteView(APIView):
     @extend_schema(
         request=CourseCheckoutSerializer, responses=QuoteSerializer, operation_id="courses_quote"
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         from courses import services
         from courses.models import UserCoupon
 
@@ -328,7 +332,7 @@ class CourseCheckoutView(APIView):
         responses={201: RewardCreatedSerializer},
         operation_id="courses_checkout",
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         from courses import services
 
         from zhifu.catalog import UnknownSku

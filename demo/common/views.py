@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from common.types import AuthenticatedHttpRequest
 from zhifu.exceptions import (
     GatewayUnavailable,
     IllegalTransition,
@@ -103,7 +104,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def order_list(request: HttpRequest) -> HttpResponse:
+def order_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     orders = list(user_orders(request.user)[:100])
     return render(request, "common/order_list.html", {"orders": orders})
 
@@ -113,7 +114,7 @@ def _latest_alipay_attempt(order: Order) -> PaymentAttempt | None:
 
 
 @login_required
-def order_detail(request: HttpRequest, out_trade_no: str) -> HttpResponse:
+def order_detail(request: AuthenticatedHttpRequest, out_trade_no: str) -> HttpResponse:
     """The result page: the order's real status. While it is pending after an Alipay attempt it
     asks Alipay (``sync_attempt``) and shows "waiting for Alipay's confirmation"."""
     order = get_user_order(request, out_trade_no)
@@ -166,14 +167,14 @@ def _fulfilment_context(order: Order) -> dict[str, Any]:
 
 
 @login_required
-def order_status(request: HttpRequest, out_trade_no: str) -> JsonResponse:
+def order_status(request: AuthenticatedHttpRequest, out_trade_no: str) -> JsonResponse:
     """Polled by the QR page: the order's status (no Alipay query; the notification does it)."""
     order = get_user_order(request, out_trade_no)
     return JsonResponse({"out_trade_no": order.out_trade_no, "status": str(order.status)})
 
 
 @login_required
-def pay(request: HttpRequest, out_trade_no: str) -> HttpResponse:
+def pay(request: AuthenticatedHttpRequest, out_trade_no: str) -> HttpResponse:
     """GET: the breakdown and a choice of channel. POST: start the payment with that channel."""
     order = get_user_order(request, out_trade_no)
     channels = ALIPAY_CHANNELS if order.kind == "topup" else ALL_CHANNELS
@@ -261,7 +262,7 @@ def _qr_svg(content: str) -> str:
 
 @login_required
 @require_POST
-def cancel(request: HttpRequest, out_trade_no: str) -> HttpResponse:
+def cancel(request: AuthenticatedHttpRequest, out_trade_no: str) -> HttpResponse:
     order = get_user_order(request, out_trade_no)
     try:
         order_service.cancel_order(order, user=request.user)
@@ -273,7 +274,7 @@ def cancel(request: HttpRequest, out_trade_no: str) -> HttpResponse:
 
 
 @login_required
-def wallet(request: HttpRequest) -> HttpResponse:
+def wallet(request: AuthenticatedHttpRequest) -> HttpResponse:
     from zhifu.models import LedgerEntry
 
     entries = (
@@ -294,7 +295,7 @@ def wallet(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def top_up(request: HttpRequest) -> HttpResponse:
+def top_up(request: AuthenticatedHttpRequest) -> HttpResponse:
     try:
         amount = parse_amount(request.POST.get("amount", ""))
     except AmountError:

@@ -42,6 +42,8 @@ def _coupon_of(order: Any) -> UserCoupon | None:
     if adjustment is None:
         return None
     pk = (adjustment.metadata or {}).get("user_coupon_id")
+    if pk is None:  # no row has a null pk: the query below would find nothing
+        return None
     return UserCoupon.objects.select_for_update().filter(pk=pk, order_no=order.out_trade_no).first()
 
 

@@ -3,7 +3,7 @@ enrollments. Orders themselves are Zhifu orders; this app keeps what the site ow
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
@@ -266,10 +266,10 @@ class Enrollment(models.Model):
     def is_active(self) -> bool:
         return not self.revoked and not self.is_expired
 
-    def extend(self, days: int | None, now: object) -> None:
+    def extend(self, days: int | None, now: datetime) -> None:
         """Permanent wins; otherwise add ``days`` from the later of now and the current expiry."""
         if days is None:
             self.expires_at = None
         elif self.expires_at is not None or self.revoked:
-            start = max(self.expires_at or now, now)  # type: ignore[type-var]
-            self.expires_at = start + timedelta(days=days)  # type: ignore[operator]
+            start = max(self.expires_at or now, now)
+            self.expires_at = start + timedelta(days=days)

@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from common.errors import DemoError
+from common.types import AuthenticatedHttpRequest
 from common.views import error_message
 from django.conf import settings
 from django.contrib import messages
@@ -53,7 +54,7 @@ def _option_from_post(request: HttpRequest) -> ValidityOption | None:
 
 @login_required
 @require_POST
-def cart_add(request: HttpRequest) -> HttpResponse:
+def cart_add(request: AuthenticatedHttpRequest) -> HttpResponse:
     option = _option_from_post(request)
     if option is None:
         messages.error(request, _("Choose a validity option."))
@@ -70,7 +71,7 @@ def _checkout_url() -> str:
 
 
 @login_required
-def cart(request: HttpRequest) -> HttpResponse:
+def cart(request: AuthenticatedHttpRequest) -> HttpResponse:
     the_cart = Cart(request.user)
     if request.method == "POST":
         action = request.POST.get("action", "")
@@ -131,7 +132,7 @@ def _coupon_choices(user: Any, subtotal: Any) -> list[dict[str, Any]]:
 
 
 @login_required
-def checkout(request: HttpRequest) -> HttpResponse:
+def checkout(request: AuthenticatedHttpRequest) -> HttpResponse:
     options, single = _checkout_options(request)
     if not options:
         messages.error(request, _("Select at least one course."))
@@ -186,13 +187,13 @@ def checkout(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def my_courses(request: HttpRequest) -> HttpResponse:
+def my_courses(request: AuthenticatedHttpRequest) -> HttpResponse:
     enrollments = Enrollment.objects.filter(user=request.user).select_related("course")
     return render(request, "courses/my_courses.html", {"enrollments": enrollments})
 
 
 @login_required
-def my_coupons(request: HttpRequest) -> HttpResponse:
+def my_coupons(request: AuthenticatedHttpRequest) -> HttpResponse:
     coupons = UserCoupon.objects.filter(user=request.user).select_related("coupon")
     account = services.credit_account(request.user)
     entries = request.user.credit_entries.all()[:50]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from common.errors import DemoError
+from common.types import AuthenticatedHttpRequest
 from common.views import error_message, respond_to_start
 from django.conf import settings
 from django.contrib import messages
@@ -50,7 +51,7 @@ def article_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def reward(request: HttpRequest, pk: int) -> HttpResponse:
+def reward(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     article = get_object_or_404(Article, pk=pk)
     amount = request.POST.get("custom_amount", "").strip() or request.POST.get("amount", "")
     channel = request.POST.get("channel", "alipay_page")

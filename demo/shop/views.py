@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from common.types import AuthenticatedHttpRequest
 from common.views import error_message
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -24,7 +25,7 @@ def goods_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def buy_now(request: HttpRequest, pk: int) -> HttpResponse:
+def buy_now(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     goods = Goods.objects.filter(pk=pk, is_active=True).first()
     if goods is None:
         messages.error(

@@ -494,6 +494,7 @@ def test_api_course_checkout_with_coupon_and_credits(en: Any, seeded: dict[str, 
         content_type="application/json",
     )
     assert goods.status_code == 400 and goods.json()["error"]["code"] == "unknown_sku"
+    body: dict[str, Any]
     for body in (
         {"skus": []},
         {"skus": "x"},
