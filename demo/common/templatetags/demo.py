@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -66,30 +67,26 @@ def signed_yuan(value: Any) -> str:
     return f"+{text}" if positive else text
 
 
-@register.filter
-def order_status(value: Any) -> str:
-    return str(STATUS_LABELS.get(str(value), value))
+def _label_filter(name: str, labels: dict[str, Any], doc: str) -> Callable[[Any], str]:
+    """Register filter ``name``: a stored code shown with its label, unknown codes as stored."""
+
+    def label(value: Any) -> str:
+        return str(labels.get(str(value), value))
+
+    label.__doc__ = doc
+    register.filter(name, label)
+    return label
 
 
-@register.filter
-def channel_label(value: Any) -> str:
-    return str(CHANNEL_LABELS.get(str(value), value))
-
-
-@register.filter
-def kind_label(value: Any) -> str:
-    return str(KIND_LABELS.get(str(value), value))
-
-
-@register.filter
-def ledger_label(value: Any) -> str:
-    return str(LEDGER_LABELS.get(str(value), value))
-
-
-@register.filter
-def note(value: Any) -> str:
-    """A ledger/credits memo: the demo's own memos translated, anything else as stored."""
-    return str(KNOWN_NOTES.get(str(value), value))
+order_status = _label_filter(
+    "order_status", STATUS_LABELS, "An order status in the visitor's language."
+)
+_label_filter("channel_label", CHANNEL_LABELS, "A payment channel in the visitor's language.")
+_label_filter("kind_label", KIND_LABELS, "An order kind in the visitor's language.")
+_label_filter("ledger_label", LEDGER_LABELS, "A ledger entry kind in the visitor's language.")
+_label_filter(
+    "note", KNOWN_NOTES, "A ledger/credits memo: the demo's own memos translated, else as stored."
+)
 
 
 @register.filter
