@@ -15,9 +15,11 @@ __all__ = [
     "ZERO",
     "AmountError",
     "format_amount",
+    "format_yuan",
     "from_fen",
     "parse_amount",
     "parse_money",
+    "parse_signed_amount",
     "to_fen",
 ]
 
@@ -27,8 +29,11 @@ MIN_AMOUNT = Decimal("0.01")
 MAX_AMOUNT = Decimal("100000000.00")
 
 
-# ASCII digits only: Decimal() would also take "1_000", "١٢" (Arabic-Indic digits) or " 1e2 ".
-_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
+# A plain decimal string: ASCII digits, an optional point and at most two places. Decimal() would
+# also take "1_000", "١٢" (Arabic-Indic digits), "+5", "1e2" or "1E1"; none is how people or
+# gateways write an amount, so none is accepted.
+_PLAIN = re.compile(r"[0-9]+(?:\.[0-9]{1,2})?", re.ASCII)
+_NUMBERISH = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
 _SPECIAL = re.compile(r"[+-]?(?:nan|snan|inf|infinity)", re.IGNORECASE)
 
 
@@ -39,9 +44,10 @@ class AmountError(ValueError):
 def parse_money(value: object, *, field: str = "amount") -> Decimal:
     """Parse a non-negative sum with at most two decimal places (``"0.00"`` allowed).
 
-    Accepts ``Decimal``, ``int`` and strings such as ``"12.3"``; returns a ``Decimal`` quantized
-    to exactly two places. Rejects floats, booleans, NaN/infinity, negatives, exponents written
-    to dodge the check (``"1e-3"``) and more than two decimal places.
+    Accepts ``Decimal``, ``int`` and plain decimal strings such as ``"12.3"``; returns a
+    ``Decimal`` quantized to exactly two places. Rejects floats, booleans, NaN/infinity,
+    negatives, signs and exponents in strings (``"+5"``, ``"1e2"``) and more than two decimal
+    places.
     """
     if isinstance(value, bool) or isinstance(value, float):
         raise AmountError(
@@ -57,8 +63,8 @@ def parse_money(value: object, *, field: str = "amount") -> Decimal:
             raise AmountError(f"{field}: empty string is not an amount")
         if _SPECIAL.fullmatch(text):
             raise AmountError(f"{field}: {value!r} is not a finite number")
-        if not _NUMBER.fullmatch(text):
-            raise AmountError(f"{field}: {value!r} is not a number")
+        if not _PLAIN.fullmatch(text):
+            raise AmountError(f"{field}: {_why_not_plain(text, value)}")
         try:
             number = Decimal(text)
         except InvalidOperation:  # pragma: no cover - the pattern admits only valid numbers
@@ -78,6 +84,20 @@ def parse_money(value: object, *, field: str = "amount") -> Decimal:
     return number.quantize(CENT)
 
 
+def _why_not_plain(text: str, value: object) -> str:
+    if text.startswith("-") and _NUMBERISH.fullmatch(text):
+        return f"{value!r} is negative"
+    if _NUMBERISH.fullmatch(text):
+        if "e" in text.lower() or text.startswith("+"):
+            return f"{value!r} is not a plain amount; write digits such as 12.30"
+        if Decimal(text) > MAX_AMOUNT:
+            return f"{value!r} is above the maximum of {MAX_AMOUNT}"
+        if "." in text and len(text.rsplit(".", 1)[1]) > 2:
+            return f"{value!r} has more than two decimal places"
+        return f"{value!r} is not a plain amount; write digits such as 12.30"
+    return f"{value!r} is not a number"
+
+
 def parse_amount(value: object, *, field: str = "amount") -> Decimal:
     """Parse a payable amount: like :func:`parse_money` and within [0.01, 100000000]."""
     number = parse_money(value, field=field)
@@ -86,9 +106,43 @@ def parse_amount(value: object, *, field: str = "amount") -> Decimal:
     return number
 
 
+def parse_signed_amount(value: object, *, field: str = "amount") -> Decimal:
+    """A non-zero amount that may carry a leading ``-`` (a debit): ``"-12.30"``, ``Decimal("-1")``.
+
+    The magnitude follows :func:`parse_amount`'s rules."""
+    if isinstance(value, str) and value.strip().startswith("-"):
+        magnitude = value.strip()[1:]
+        if magnitude[:1] in ("-", "+"):
+            raise AmountError(
+                f"{field}: {value!r} is not a plain amount; write digits such as -12.30"
+            )
+        return -parse_amount(magnitude, field=field)
+    if isinstance(value, Decimal | int) and not isinstance(value, bool) and value < 0:
+        return -parse_amount(-value, field=field)
+    return parse_amount(value, field=field)
+
+
 def format_amount(value: Decimal) -> str:
-    """Format for Alipay: ``Decimal("12.3")`` -> ``"12.30"``."""
+    """Format for Alipay and JSON: ``Decimal("12.3")`` -> ``"12.30"``."""
     return f"{parse_money(value):.2f}"
+
+
+def format_yuan(value: object, *, signed: bool = False) -> str:
+    """Format for people: ``Decimal("1234.5")`` -> ``"¥1,234.50"`` (``"-¥3.00"`` for a debit;
+    ``"+¥3.00"`` with ``signed``). A value with a third decimal place raises :class:`AmountError`
+    instead of being rounded: a page must never show a sum other than the one stored."""
+    if isinstance(value, bool) or isinstance(value, float):
+        raise AmountError(f"{value!r} is a {type(value).__name__}, not an amount")
+    try:
+        number = value if isinstance(value, Decimal) else Decimal(str(value))
+    except InvalidOperation:
+        raise AmountError(f"{value!r} is not a number") from None
+    if not number.is_finite():
+        raise AmountError(f"{value!r} is not a finite number")
+    if number != number.quantize(CENT):
+        raise AmountError(f"{value!r} has more than two decimal places")
+    sign = "-" if number < 0 else ("+" if signed and number > 0 else "")
+    return f"{sign}¥{abs(number):,.2f}"
 
 
 def to_fen(value: Decimal) -> int:
