@@ -23,12 +23,15 @@ from django.utils.translation import override
 __all__ = [
     "ConfigurationError",
     "GatewayUnavailable",
+    "IdempotencyConflict",
     "IllegalTransition",
     "InsufficientBalance",
+    "InvalidIdempotencyKey",
     "OrderError",
     "PaymentError",
     "RefundError",
     "ZhifuError",
+    "invalid_amount",
 ]
 
 # What an error says when it is raised with a code but no message.
@@ -52,7 +55,15 @@ DEFAULT_MESSAGES: dict[str, Promise] = {
     "invalid_channel": _("this payment method is not available"),
     "insufficient_balance": _("the wallet balance is not enough"),
     "illegal_transition": _("the order can no longer be changed this way"),
-    "gateway_unavailable": _("Alipay cannot be reached right now; try again later"),
+    "gateway_unavailable": _("the payment gateway cannot be reached right now; try again later"),
+    "invalid_return": _("the link back from the payment page is not valid"),
+    "idempotency_key_reused": _(
+        "this Idempotency-Key was already used for a different request; "
+        "use a new key for a new request"
+    ),
+    "invalid_idempotency_key": _(
+        "the Idempotency-Key must be 1 to 255 visible ASCII characters (a UUID is a good choice)"
+    ),
 }
 
 
@@ -71,6 +82,7 @@ class ZhifuError(Exception):
             message = DEFAULT_MESSAGES.get(self.code, self.code.replace("_", " "))
         self._message: str | Promise = message
         self.params = params
+        self.detail = ""  # for logs: the precise cause, untranslated
         super().__init__(message)
 
     @property
@@ -157,7 +169,42 @@ class RefundError(ZhifuError):
 
 
 class GatewayUnavailable(ZhifuError):
-    """Alipay (or the sandbox) could not be reached or did not answer sensibly; retry later."""
+    """A gateway (or its sandbox) could not be reached or did not answer sensibly: the outcome
+    is unknown; retry later."""
 
     code = "gateway_unavailable"
     status = 503
+
+
+class IdempotencyConflict(ZhifuError):
+    """An idempotency key (API header or one-time form token) sent again with a different
+    request than the one it was first used for. Nothing was created."""
+
+    code = "idempotency_key_reused"
+    status = 409
+
+
+class InvalidIdempotencyKey(ZhifuError):
+    """An idempotency key that is empty, too long, or holds characters other than visible
+    ASCII."""
+
+    code = "invalid_idempotency_key"
+    status = 400
+
+
+def invalid_amount(exc: Exception) -> OrderError:
+    """The one mapping from a :class:`zhifu.money.AmountError` to the error users and the API
+    see (``invalid_amount``, 400); the precise reason stays in ``detail`` for logs."""
+    from .money import MAX_AMOUNT, MIN_AMOUNT
+
+    error = OrderError(
+        "invalid_amount",
+        _(
+            "the amount must be from %(minimum)s to %(maximum)s with at most two decimal "
+            "places, such as 12.30"
+        ),
+        minimum=MIN_AMOUNT,
+        maximum=MAX_AMOUNT,
+    )
+    error.detail = str(exc)
+    return error

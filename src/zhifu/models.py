@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 __all__ = [
+    "IdempotencyKey",
     "LedgerEntry",
     "Notification",
     "Order",
@@ -463,3 +464,42 @@ class LedgerEntry(models.Model):
 
     def as_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "amount": str(self.amount)}
+
+
+class IdempotencyKey(models.Model):
+    """One use of an idempotency key: an API ``Idempotency-Key`` header or a one-time form token.
+
+    The row is inserted in the same transaction as what it creates, and (user, scope, key) is
+    unique: of two identical requests racing, one creates and the other waits for it, then reads
+    ``ref``. ``fingerprint`` (a digest of the request) tells a retry from a different request
+    that reuses the key. ``response`` is the API's first answer, replayed as it was.
+    See :mod:`zhifu.services.idempotency`.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    # where the key was used, e.g. "api:orders" or "shop:buy"
+    scope = models.CharField(max_length=64, verbose_name=_("scope"))
+    key = models.CharField(max_length=255, verbose_name=_("key"))
+    fingerprint = models.CharField(max_length=64, verbose_name=_("request fingerprint"))
+    # what was created (an out_trade_no, a pk...); empty only inside the creating transaction
+    ref = models.CharField(max_length=128, blank=True, verbose_name=_("result"))
+    response = models.JSONField(null=True, blank=True, verbose_name=_("response"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    expires_at = models.DateTimeField(db_index=True, verbose_name=_("expires at"))
+
+    class Meta:
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "scope", "key"], name="zhifu_idempotency_key_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key} -> {self.ref}"

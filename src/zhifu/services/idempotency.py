@@ -1,0 +1,168 @@
+"""One submit is one thing: idempotency keys for the API (``Idempotency-Key``) and for one-time
+form tokens.
+
+::
+
+    order, created = run_once(
+        user=request.user, scope="shop:buy", key=token, fingerprint=fingerprint(form_data),
+        create=lambda: create_order_from_skus(request.user, items),
+        load=lambda ref: Order.objects.get(out_trade_no=ref),
+        ref=lambda order: order.out_trade_no,
+    )
+
+The key's row is inserted first, then ``create()`` runs, in ONE transaction. (user, scope, key)
+is unique, so of two identical calls racing, the second blocks on that insert until the first
+commits (PostgreSQL: the unique index waits for the other transaction; SQLite: the database
+write lock), then reads the first one's result: exactly one thing is created. If ``create()``
+raises, nothing is kept and the key can be used again.
+
+``create()`` runs inside the transaction: keep it to database work. Calls to a gateway (starting
+an Alipay payment) belong after ``run_once`` returns; the API stores its first answer with
+:func:`remember_response` so that a retry gets the same answer.
+
+Keys expire after :data:`KEY_LIFETIME` (then a key may be used again); :func:`purge_expired`
+deletes old rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from ..exceptions import IdempotencyConflict, InvalidIdempotencyKey, OrderError
+from ..models import IdempotencyKey
+
+__all__ = [
+    "KEY_LIFETIME",
+    "MAX_KEY_LENGTH",
+    "fingerprint",
+    "purge_expired",
+    "remember_response",
+    "run_once",
+    "stored_response",
+    "validate_key",
+]
+
+T = TypeVar("T")
+
+KEY_LIFETIME = timedelta(hours=24)
+MAX_KEY_LENGTH = 255
+# Visible ASCII only: a key travels in an HTTP header or a form field and is shown in the admin.
+_KEY = re.compile(rf"[\x21-\x7e]{{1,{MAX_KEY_LENGTH}}}")
+
+
+def validate_key(key: Any) -> str:
+    """The key itself, or :class:`InvalidIdempotencyKey` (400) naming what is wrong."""
+    if not isinstance(key, str) or not _KEY.fullmatch(key):
+        raise InvalidIdempotencyKey()
+    return key
+
+
+def fingerprint(data: Any) -> str:
+    """A digest of a request's meaning: the same data (whatever the key order) gives the same
+    fingerprint. Pass validated data, so that ``"10"`` and ``"10.00"`` are one request."""
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _user_pk(user: Any) -> Any:
+    pk = getattr(user, "pk", None)
+    if pk is None or not getattr(user, "is_authenticated", False):
+        # Keys belong to a user; anonymous callers cannot create orders anyway.
+        raise OrderError("login_required")
+    return pk
+
+
+def _existing(user_pk: Any, scope: str, key: str, now: datetime) -> IdempotencyKey | None:
+    row = IdempotencyKey.objects.filter(user_id=user_pk, scope=scope, key=key).first()
+    if row is not None and row.expires_at <= now:
+        # An expired key is free again; deleting it here (guarded by the expiry, so a fresh
+        # row inserted meanwhile by another call is kept) lets the insert below succeed.
+        IdempotencyKey.objects.filter(pk=row.pk, expires_at__lte=now).delete()
+        return None
+    return row
+
+
+def _replay(row: IdempotencyKey, fingerprint: str, load: Callable[[str], T]) -> tuple[T, bool]:
+    if row.fingerprint != fingerprint:
+        raise IdempotencyConflict()
+    return load(row.ref), False
+
+
+def run_once(
+    *,
+    user: Any,
+    scope: str,
+    key: str,
+    fingerprint: str,
+    create: Callable[[], T],
+    load: Callable[[str], T],
+    ref: Callable[[T], str],
+) -> tuple[T, bool]:
+    """``(create(), True)`` the first time (user, scope, key) is used; ``(load(ref), False)``
+    when it is used again with the same ``fingerprint``; :class:`IdempotencyConflict` (409)
+    when it is used again with another. ``ref(result)`` is what is stored to find the result
+    again (an out_trade_no, a pk), at most 128 characters."""
+    key = validate_key(key)
+    user_pk = _user_pk(user)
+    now = timezone.now()
+    row = _existing(user_pk, scope, key, now)
+    if row is not None:
+        return _replay(row, fingerprint, load)
+    inserted = False
+    try:
+        with transaction.atomic():
+            row = IdempotencyKey.objects.create(
+                user_id=user_pk,
+                scope=scope,
+                key=key,
+                fingerprint=fingerprint,
+                expires_at=now + KEY_LIFETIME,
+            )
+            inserted = True
+            result = create()
+            row.ref = ref(result)
+            row.save(update_fields=["ref"])
+    except IntegrityError:
+        if inserted:  # not the key's insert: an error of create() itself
+            raise
+        # Another call with the same key committed first (we waited for it): its result.
+        winner = IdempotencyKey.objects.filter(user_id=user_pk, scope=scope, key=key).first()
+        if winner is None:  # pragma: no cover - it expired and was purged in between
+            raise
+        return _replay(winner, fingerprint, load)
+    return result, True
+
+
+def stored_response(*, user: Any, scope: str, key: str) -> Any | None:
+    """The answer remembered for this key (see :func:`remember_response`), or None."""
+    return (
+        IdempotencyKey.objects.filter(user_id=_user_pk(user), scope=scope, key=key)
+        .values_list("response", flat=True)
+        .first()
+    )
+
+
+def remember_response(*, user: Any, scope: str, key: str, response: Any) -> Any:
+    """Store the first answer given for this key and return the one stored: if another call
+    with the same key stored its answer first, that one (so every retry sees one answer)."""
+    user_pk = _user_pk(user)
+    rows = IdempotencyKey.objects.filter(user_id=user_pk, scope=scope, key=key)
+    if rows.filter(response__isnull=True).update(response=response):
+        return response
+    stored = rows.values_list("response", flat=True).first()
+    return response if stored is None else stored
+
+
+def purge_expired(*, now: datetime | None = None) -> int:
+    """Delete expired keys; how many were deleted. Run by the periodic jobs."""
+    deleted, _ = IdempotencyKey.objects.filter(expires_at__lte=now or timezone.now()).delete()
+    return deleted
