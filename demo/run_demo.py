@@ -9,12 +9,15 @@ Environment (all optional):
   DEMO_HOST (127.0.0.1), DEMO_PORT (8000), SANDBOX_PORT (9000), SANDBOX_TIME_SCALE (1),
   DEMO_VAR_DIR (var/), DEMO_SERVER (runserver | gunicorn), DEMO_NO_WORKER (1 = no Celery),
   and everything demo_site/settings.py reads (DATABASE_URL, REDIS_URL, CELERY_BROKER_URL, ...).
+  Unless set, DJANGO_DEBUG is 1 and DJANGO_SECRET_KEY is a key generated once into
+  var/secret_key: the settings themselves have neither default.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -146,6 +149,22 @@ def compile_messages(env: dict[str, str]) -> None:
     manage(["compilemessages", "--ignore", ".venv"], env)
 
 
+def local_secret_key(var_dir: Path) -> str:
+    """The demo's own secret key: generated once, kept in ``var/secret_key`` (readable by this
+    user only) so that sessions survive a restart. The settings refuse to start without one."""
+    path = var_dir / "secret_key"
+    try:
+        key = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        key = ""
+    if not key:
+        key = secrets.token_urlsafe(50)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(key + "\n")
+    return key
+
+
 def manage(args: list[str], env: dict[str, str]) -> None:
     subprocess.run([PYTHON, str(DEMO_DIR / "manage.py"), *args], env=env, cwd=DEMO_DIR, check=True)
 
@@ -164,6 +183,10 @@ def main() -> int:
     sandbox_dir.mkdir(parents=True, exist_ok=True)
 
     env = dict(os.environ)
+    # A local run: debug pages and a generated key, unless the environment says otherwise.
+    env.setdefault("DJANGO_DEBUG", "1")
+    if not env.get("DJANGO_SECRET_KEY"):
+        env["DJANGO_SECRET_KEY"] = local_secret_key(var_dir)
     env.update(
         {
             "DEMO_VAR_DIR": str(var_dir),

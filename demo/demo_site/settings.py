@@ -6,8 +6,10 @@ filesystem transport, and the local ``zhifu sandbox`` whose data directory suppl
 Environment variables (all optional):
 
 - ``DEMO_VAR_DIR``: where the SQLite file, cache, Celery queue and sandbox data live (``var/``).
-- ``DJANGO_SECRET_KEY``, ``DJANGO_DEBUG`` (``1``/``0``), ``DJANGO_ALLOWED_HOSTS`` (comma list),
-  ``CSRF_TRUSTED_ORIGINS`` (comma list).
+- ``DJANGO_SECRET_KEY`` (required unless ``DJANGO_DEBUG=1``), ``DJANGO_DEBUG`` (``1``/``0``, off
+  by default), ``DJANGO_ALLOWED_HOSTS`` (comma list), ``CSRF_TRUSTED_ORIGINS`` (comma list).
+- ``DJANGO_SECURE=1``: behind an HTTPS proxy (secure cookies, HSTS, HTTPS redirect); see
+  docs/deployment.md.
 - ``DATABASE_URL``: PostgreSQL (``postgres://...``) or any dj-database-url URL.
 - ``REDIS_URL``: Redis cache (carts); otherwise a file cache shared by all local processes.
 - ``CELERY_BROKER_URL``: e.g. ``redis://127.0.0.1:6379/1``; otherwise ``filesystem://``.
@@ -28,12 +30,16 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import dj_database_url
+import django
 from django.core.exceptions import ImproperlyConfigured
+from django.core.management.utils import get_random_secret_key
 from django.utils.translation import gettext_lazy as _
 
 DEMO_DIR = Path(__file__).resolve().parent.parent
@@ -55,8 +61,25 @@ def _env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "demo-only-insecure-secret-key-change-me")
-DEBUG = _env_bool("DJANGO_DEBUG", True)
+def _read_by_a_tool() -> bool:
+    """pytest (it sets PYTEST_VERSION) and mypy's Django plugin import these settings without
+    serving anything."""
+    return bool(os.environ.get("PYTEST_VERSION")) or "mypy" in sys.modules
+
+
+# Off unless asked for; the secret key comes from the environment, never from this file. Only an
+# explicit DJANGO_DEBUG=1 (what `make demo` sets, with a key it generated under var/) or a tool
+# may go without one: then a random key lives for this process.
+DEBUG = _env_bool("DJANGO_DEBUG", False)
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "").strip()
+if not SECRET_KEY:
+    if not (DEBUG or _read_by_a_tool()):
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is not set. Set it to a long random string (for example the "
+            "output of `python -c 'import secrets; print(secrets.token_urlsafe(50))'`), or set "
+            "DJANGO_DEBUG=1 for a local run with a throwaway key (`make demo` does both)."
+        )
+    SECRET_KEY = get_random_secret_key()
 ALLOWED_HOSTS = _env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = _env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -85,6 +108,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "common.middleware.PrivateNoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -92,7 +116,7 @@ MIDDLEWARE = [
 ROOT_URLCONF = "demo_site.urls"
 WSGI_APPLICATION = "demo_site.wsgi.application"
 
-TEMPLATES = [
+TEMPLATES: list[dict[str, Any]] = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [DEMO_DIR / "templates"],  # overrides, e.g. zhifu/return.html
@@ -160,10 +184,20 @@ LOGOUT_REDIRECT_URL = "home"
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
-if _env_bool("DJANGO_SECURE", False):
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+# Behind an HTTPS proxy (docs/deployment.md): every cookie Secure, HSTS, HTTP redirected to HTTPS.
+SECURE = _env_bool("DJANGO_SECURE", False)
+if SECURE:
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = _env_bool("DJANGO_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = _env_bool("DJANGO_HSTS_PRELOAD", True)
+# Failed logins per username and address before /accounts/login/ (and the admin's) answer 429,
+# and how long the count lasts (demo_site/login_throttle.py).
+LOGIN_FAILURE_LIMIT = int(os.environ.get("DEMO_LOGIN_FAILURE_LIMIT", "5"))
+LOGIN_FAILURE_WINDOW = int(os.environ.get("DEMO_LOGIN_FAILURE_WINDOW", "900"))
 
 # --- i18n ---------------------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -197,6 +231,8 @@ SPECTACULAR_SETTINGS = {
         "OrderStatusEnum": "zhifu.models.Order.Status",
         "PaymentStatusEnum": "zhifu.models.PaymentAttempt.Status",
         "RefundStatusEnum": "zhifu.models.Refund.Status",
+        "PaymentChannelEnum": "zhifu.models.PaymentAttempt.Channel",
+        "DemoChannelEnum": "rewards.services.CHANNELS",  # the same codes, without labels
     },
 }
 if importlib.util.find_spec("drf_spectacular_sidecar") is not None:
@@ -292,13 +328,54 @@ if DEMO_BEAT_SECONDS is not None and DEMO_BEAT_SECONDS < 1:
 DEMO_CREDITS_PER_YUAN = 10  # 10 credits = ¥1
 DEMO_REWARD_PRESETS = ["2", "5", "10", "20", "50", "100"]
 
-LOGGING = {
+# --- Content-Security-Policy -------------------------------------------------------------------
+# Scripts only from this site or inline with the request's nonce ({{ csp_nonce }} in templates);
+# forms may post here and to the gateway (the pay page's POST is redirected to Alipay's cashier,
+# and Chromium holds redirects of a form submission to form-action). Inline style attributes
+# stay allowed (course colours, the admin, Swagger UI). Django 6 has CSP built in; on Django 5.2
+# django-csp does the same from the same directives.
+_gateway = urlsplit(ZHIFU["GATEWAY_URL"])
+_CSP = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'", "nonce"],
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "img-src": ["'self'", "data:"],
+    "form-action": ["'self'", f"{_gateway.scheme}://{_gateway.netloc}"],
+    "frame-ancestors": ["'none'"],
+    "base-uri": ["'none'"],
+    "object-src": ["'none'"],
+}
+_context_processors: list[str] = TEMPLATES[0]["OPTIONS"]["context_processors"]
+if django.VERSION >= (6, 0):
+    from django.utils.csp import CSP  # type: ignore[import-not-found,unused-ignore]
+
+    SECURE_CSP = {k: [CSP.NONCE if v == "nonce" else v for v in vs] for k, vs in _CSP.items()}
+    MIDDLEWARE.insert(1, "django.middleware.csp.ContentSecurityPolicyMiddleware")
+    _context_processors.append("django.template.context_processors.csp")
+else:
+    from csp.constants import NONCE
+
+    CONTENT_SECURITY_POLICY = {
+        "DIRECTIVES": {k: [NONCE if v == "nonce" else v for v in vs] for k, vs in _CSP.items()}
+    }
+    MIDDLEWARE.insert(1, "csp.middleware.CSPMiddleware")
+    _context_processors.append("demo_site.context_processors.csp_nonce")
+
+# --- logging -------------------------------------------------------------------------------------
+# Every handler redacts (signatures, keys, tokens, password hashes, session keys) whatever logger
+# the record comes from. DJANGO_LOG_SQL=1 (with DJANGO_DEBUG=1) shows every SQL statement.
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "zhifu.logs.RedactFilter"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}
+    },
     "loggers": {
         "zhifu": {"handlers": ["console"], "level": "INFO"},
         "demo": {"handlers": ["console"], "level": "INFO"},
     },
 }
+if _env_bool("DJANGO_LOG_SQL", False):
+    LOGGING["loggers"]["django.db.backends"] = {"handlers": ["console"], "level": "DEBUG"}

@@ -1,4 +1,5 @@
-"""URLs of the demo site. CSRF is on everywhere; Zhifu's notify view is the only exempt one."""
+"""URLs of the demo site. CSRF is on everywhere; Zhifu's notify view is the only exempt one.
+The login forms are throttled; errors render 400/403/404/500.html from demo/templates."""
 
 import os
 
@@ -8,15 +9,18 @@ from django.contrib.auth import views as auth_views
 from django.contrib.staticfiles.views import serve as serve_static
 from django.urls import include, path, re_path
 
+from demo_site.login_throttle import throttle_login
+
 urlpatterns = [
     path("", views.home, name="home"),
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(template_name="registration/login.html"),
+        throttle_login(auth_views.LoginView.as_view(template_name="registration/login.html")),
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/login/", throttle_login(admin.site.login)),  # before the admin's own URLs
     path("admin/", admin.site.urls),
     path("zhifu/", include("zhifu.urls")),
     path("api/", include("common.api_urls")),
