@@ -163,6 +163,58 @@ def test_invalid_requests_are_refused_before_anything_is_sent(
     assert fake.requests == []
 
 
+@pytest.mark.parametrize(
+    "number", ["SO-2022-0001", "9f1c2a3e-5b6d-4e7f-8a9b-0c1d2e3f4a5b", "a_b-c", "-", "x" * 64]
+)
+def test_hyphens_are_allowed_in_order_and_refund_numbers(
+    client: AlipayClient, fake: FakeAlipay, number: str
+) -> None:
+    # Alipay accepts letters, digits, '_' and '-' (UUIDs, "SO-2022-...")
+    page = client.page_pay(out_trade_no=number, total_amount="1.00", subject="s")
+    assert json.loads(page.params["biz_content"])["out_trade_no"] == number
+    client.refund(out_trade_no=number, refund_amount="1.00", out_request_no=number)
+    biz = json.loads(fake.params(fake.requests[-1])["biz_content"])
+    assert biz["out_trade_no"] == biz["out_request_no"] == number
+
+
+def test_refund_query_options_and_an_answer_without_refund_data(
+    client: AlipayClient, fake: FakeAlipay
+) -> None:
+    # Alipay's answer for a refund that never happened: 10000 and nothing else
+    fake.reply = lambda p: {"code": "10000", "msg": "Success"}
+    result = client.refund_query(
+        out_trade_no="o1", out_request_no="r-1", query_options=["gmt_refund_pay"]
+    )
+    assert not result.found and not result.succeeded
+    assert result.refund_amount is None and result.out_trade_no == ""
+    biz = json.loads(fake.params(fake.requests[-1])["biz_content"])
+    assert biz == {
+        "out_trade_no": "o1",
+        "out_request_no": "r-1",
+        "query_options": ["gmt_refund_pay"],
+    }
+    with pytest.raises(InvalidRequestError, match="query_options"):
+        client.refund_query(out_trade_no="o1", out_request_no="r1", query_options="gmt_refund_pay")
+    fake.reply = lambda p: {
+        "code": "10000",
+        "msg": "Success",
+        "out_request_no": "r-1",
+        "out_trade_no": "o1",
+        "refund_amount": "1.50",
+        "refund_status": "REFUND_SUCCESS",
+        "gmt_refund_pay": "2023-05-29 17:31:05",
+        "send_back_fee": "1.50",
+        "total_amount": "3.00",
+        "trade_no": "t1",
+    }
+    done = client.refund_query(out_trade_no="o1", out_request_no="r-1")
+    assert done.found and done.succeeded
+    assert done.gmt_refund_pay == "2023-05-29 17:31:05" and done.send_back_fee == Decimal("1.50")
+    fake.reply = lambda p: {**done.raw, "refund_status": "REFUND_PROCESSING"}
+    processing = client.refund_query(out_trade_no="o1", out_request_no="r-1")
+    assert processing.found and not processing.succeeded
+
+
 def test_refund_and_query_validation(client: AlipayClient, fake: FakeAlipay) -> None:
     with pytest.raises(InvalidRequestError, match="refund_amount"):
         client.refund(out_trade_no="o1", refund_amount=Decimal("0.001"), out_request_no="r1")

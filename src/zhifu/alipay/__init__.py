@@ -2,11 +2,9 @@
 
 from .certs import cert_sn, root_cert_sn
 from .client import (
-    BEIJING,
     PRODUCTION_GATEWAY,
     SANDBOX_GATEWAY,
     AlipayClient,
-    beijing_now,
     validate_out_trade_no,
 )
 from .errors import (
@@ -30,6 +28,7 @@ from .results import (
     TradeQueryResult,
 )
 from .signing import Signer, Verifier, notification_content, request_content
+from .times import BEIJING, beijing_now, parse_time
 
 __all__ = [
     "BEIJING",
@@ -60,6 +59,7 @@ __all__ = [
     "load_private_key",
     "load_public_key",
     "notification_content",
+    "parse_time",
     "public_key_pem",
     "request_content",
     "root_cert_sn",

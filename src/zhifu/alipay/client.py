@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 from urllib.parse import urlencode
@@ -40,6 +40,7 @@ from .results import (
     TradeQueryResult,
 )
 from .signing import Signer, SignType, Verifier, _codec, _MultiValue, request_content
+from .times import BEIJING, TIMESTAMP_FORMAT, beijing_now
 
 __all__ = [
     "BEIJING",
@@ -52,10 +53,9 @@ __all__ = [
 
 PRODUCTION_GATEWAY = "https://openapi.alipay.com/gateway.do"
 SANDBOX_GATEWAY = "https://openapi-sandbox.dl.alipaydev.com/gateway.do"
-BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")  # China has no daylight saving time
-TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
 
-_OUT_TRADE_NO = re.compile(r"[A-Za-z0-9_]{1,64}", re.ASCII)
+# Alipay accepts letters, digits, "_" and "-" (UUIDs, "SO-2022-..."), up to 64 characters.
+_OUT_TRADE_NO = re.compile(r"[A-Za-z0-9_-]{1,64}", re.ASCII)
 # Parameters the client sets itself; ``extra`` may not override them.
 _RESERVED = frozenset(
     {
@@ -77,15 +77,11 @@ _TIMEOUT_EXPRESS = re.compile(r"([1-9][0-9]*[mhd]|1c)")
 R = TypeVar("R")
 
 
-def beijing_now() -> datetime:
-    return datetime.now(BEIJING)
-
-
 def validate_out_trade_no(value: object, field: str = "out_trade_no") -> str:
-    """``out_trade_no``/``out_request_no``: 1-64 letters, digits or underscores."""
+    """``out_trade_no``/``out_request_no``: 1-64 letters, digits, underscores or hyphens."""
     if not isinstance(value, str) or not _OUT_TRADE_NO.fullmatch(value):
         raise InvalidRequestError(
-            f"{field} {value!r} is invalid: use 1-64 letters, digits or underscores"
+            f"{field} {value!r} is invalid: use 1-64 letters, digits, '_' or '-'"
         )
     return value
 
@@ -491,10 +487,20 @@ class AlipayClient:
         out_request_no: str,
         out_trade_no: str | None = None,
         trade_no: str | None = None,
+        query_options: Sequence[str] = (),
     ) -> RefundQueryResult:
-        """``alipay.trade.fastpay.refund.query``; see :attr:`RefundQueryResult.succeeded`."""
+        """``alipay.trade.fastpay.refund.query``; see :attr:`RefundQueryResult.succeeded`.
+
+        Alipay answers ``10000`` with no refund data for a refund that never happened (that is
+        a result, not an error). ``query_options`` asks for more fields, e.g.
+        ``["gmt_refund_pay"]`` or ``["refund_detail_item_list"]`` (which brings ``send_back_fee``).
+        """
         biz: dict[str, Any] = _trade_ref(out_trade_no, trade_no)
         biz["out_request_no"] = validate_out_trade_no(out_request_no, "out_request_no")
+        if isinstance(query_options, str) or not all(isinstance(o, str) for o in query_options):
+            raise InvalidRequestError("query_options must be a list of strings")
+        if query_options:
+            biz["query_options"] = list(query_options)
         raw = self.execute("alipay.trade.fastpay.refund.query", biz)
         return RefundQueryResult.from_raw(raw)
 

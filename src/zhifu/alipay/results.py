@@ -168,13 +168,26 @@ class RefundResult:
 
 @dataclass(frozen=True)
 class RefundQueryResult:
+    """The answer of ``alipay.trade.fastpay.refund.query``.
+
+    For a refund Alipay never made, the answer is ``10000`` with no refund data at all (not
+    even ``trade_no``): :attr:`found` and :attr:`succeeded` are then False.
+    """
+
     out_trade_no: str
     trade_no: str
     out_request_no: str
     refund_amount: Decimal | None
     total_amount: Decimal | None
     refund_status: str
-    raw: dict[str, Any] = field(repr=False)
+    gmt_refund_pay: str = ""  # only when asked for in query_options
+    send_back_fee: Decimal | None = None  # only with query_options ["refund_detail_item_list"]
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def found(self) -> bool:
+        """Alipay returned data about this refund request."""
+        return bool(self.out_request_no) or self.refund_amount is not None
 
     @property
     def succeeded(self) -> bool:
@@ -185,11 +198,13 @@ class RefundQueryResult:
     @classmethod
     def from_raw(cls, raw: dict[str, Any]) -> RefundQueryResult:
         return cls(
-            _str(raw, "out_trade_no"),
-            _str(raw, "trade_no"),
-            _str(raw, "out_request_no"),
-            _money(raw, "refund_amount"),
-            _money(raw, "total_amount"),
-            _str(raw, "refund_status"),
-            raw,
+            out_trade_no=_str(raw, "out_trade_no"),
+            trade_no=_str(raw, "trade_no"),
+            out_request_no=_str(raw, "out_request_no"),
+            refund_amount=_money(raw, "refund_amount"),
+            total_amount=_money(raw, "total_amount"),
+            refund_status=_str(raw, "refund_status"),
+            gmt_refund_pay=_str(raw, "gmt_refund_pay"),
+            send_back_fee=_money(raw, "send_back_fee"),
+            raw=raw,
         )
