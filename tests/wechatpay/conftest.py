@@ -72,18 +72,18 @@ def make_client(
                 "wechatpay_public_key": peer.public_key.private_key.public_key(),
                 "wechatpay_public_key_id": peer.public_key.serial,
             }
-        return WechatPayClient(
-            mchid=MCHID,
-            appid=APPID,
-            merchant_private_key=merchant.private_pem,
-            merchant_serial_no=merchant.serial,
-            apiv3_key=APIV3_KEY,
-            notify_url=NOTIFY_URL,
-            base_url="https://api.mch.weixin.qq.com",
-            transport=peer.transport(),
+        settings: dict[str, Any] = {
+            "mchid": MCHID,
+            "appid": APPID,
+            "merchant_private_key": merchant.private_pem,
+            "merchant_serial_no": merchant.serial,
+            "apiv3_key": APIV3_KEY,
+            "notify_url": NOTIFY_URL,
+            "base_url": "https://api.mch.weixin.qq.com",
+            "transport": peer.transport(),
             **keys,
-            **options,
-        )
+        }
+        return WechatPayClient(**{**settings, **options})
 
     return make
 
