@@ -1,5 +1,14 @@
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
+
+
+@pytest.fixture(autouse=True)
+def fresh_throttles():
+    """The token endpoints count requests in the cache; each test starts with none counted."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

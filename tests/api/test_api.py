@@ -3,6 +3,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Permission
 from rest_framework.test import APIClient
 
 from tests.core.factories import make_order
@@ -202,13 +203,19 @@ def test_top_up_creates_a_topup_order(buyer_api):
     error(pay, 400, "invalid_channel")
 
 
-def test_refunds_are_for_staff_only(buyer_api, api, user, staff, token_for, fake_alipay):
+def test_refunds_need_the_refund_permissions(buyer_api, api, user, staff, token_for, fake_alipay):
     order = make_order(user)
     error(buyer_api.get("/api/refunds/"), 403, "permission_denied")
     error(
         buyer_api.post("/api/refunds/", {"out_trade_no": order.out_trade_no}, format="json"),
         403,
         "permission_denied",
+    )
+    # staff, without the permissions: refused too (tests/api/test_hardening.py has the details)
+    staff.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="zhifu", codename__in=["add_refund", "view_refund"]
+        )
     )
     staff_api = APIClient()
     staff_api.credentials(HTTP_AUTHORIZATION="Bearer " + token_for(staff, "pw-staff-1")["access"])

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -171,6 +172,9 @@ def test_wallet_top_up_and_listing_pages(buyer_api, payload, page):
 @FUZZ
 @given(payload=json_values, amount=scalars, out_trade_no=out_trade_nos)
 def test_refunds_endpoint_for_staff(api, staff, user, payload, amount, out_trade_no):
+    staff.user_permissions.add(
+        *Permission.objects.filter(content_type__app_label="zhifu", codename__endswith="_refund")
+    )
     api.force_authenticate(staff)
     order = make_order(user)
     check(api.post("/api/refunds/", payload, format="json"))

@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
 from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions as drf
@@ -68,9 +69,25 @@ def _jwt_code(exc: Exception) -> str | None:
     return "token_invalid" if isinstance(exc, InvalidToken) else None
 
 
+def _suspicious(exc: SuspiciousOperation) -> Response:
+    # Django's own answer would be a bare 400 page (or a 500 when raised inside DRF).
+    if isinstance(exc, RequestDataTooBig):
+        return Response(
+            error_body("request_too_large", _("the request body is too large")), status=413
+        )
+    if isinstance(exc, TooManyFieldsSent):
+        return Response(
+            error_body("request_too_large", _("the request has too many fields")), status=413
+        )
+    log.warning("suspicious request refused: %s", type(exc).__name__)
+    return Response(error_body("bad_request", _("the request cannot be accepted")), status=400)
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ZhifuError):
         return Response(error_body(exc.code, exc.message), status=exc.status)
+    if isinstance(exc, SuspiciousOperation):
+        return _suspicious(exc)
     if isinstance(exc, Http404):
         exc = drf.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

@@ -5,11 +5,16 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from ..models import LedgerEntry, Order, OrderAdjustment, OrderLine, PaymentAttempt, Refund
 
 CHANNEL_CHOICES = PaymentAttempt.Channel.choices
+
+# Text that must not be empty once trimmed: DRF trims, then refuses ""; the pattern (with
+# min_length) puts that in the schema, so that clients and schemathesis know "   " is refused.
+NOT_BLANK: dict[str, Any] = {"validators": [RegexValidator(r"\S")]}
 
 
 class OrderLineSerializer(serializers.ModelSerializer[OrderLine]):
@@ -70,7 +75,8 @@ class OrderDetailSerializer(OrderSerializer):
 
 
 class ItemSerializer(serializers.Serializer[Any]):
-    sku = serializers.CharField(max_length=128)
+    # min_length and the pattern put in the schema what DRF refuses: "" and "   " (trimmed).
+    sku = serializers.CharField(min_length=1, max_length=128, **NOT_BLANK)
     quantity = serializers.IntegerField(min_value=1, max_value=9999, default=1)
 
 
@@ -98,6 +104,16 @@ class PaymentSerializer(serializers.Serializer[Any]):
     paid = serializers.BooleanField()
 
 
+class CreatedOrderSerializer(OrderDetailSerializer):
+    """A new order; with ``payment`` when a ``channel`` was given."""
+
+    payment = PaymentSerializer(read_only=True, required=False)
+
+    class Meta(OrderDetailSerializer.Meta):
+        fields = (*OrderDetailSerializer.Meta.fields, "payment")
+        read_only_fields = fields
+
+
 class RefundSerializer(serializers.ModelSerializer[Refund]):
     out_trade_no = serializers.CharField(source="order.out_trade_no", read_only=True)
 
@@ -118,7 +134,7 @@ class RefundSerializer(serializers.ModelSerializer[Refund]):
 
 
 class CreateRefundSerializer(serializers.Serializer[Any]):
-    out_trade_no = serializers.CharField(max_length=64)
+    out_trade_no = serializers.CharField(min_length=1, max_length=64, **NOT_BLANK)
     amount = serializers.DecimalField(
         max_digits=12, decimal_places=2, min_value=Decimal("0.01"), required=False, allow_null=True
     )

@@ -2,15 +2,15 @@
 
 from django.urls import URLPattern, URLResolver, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from . import views
+from . import tokens, views
 
 app_name = "zhifu-api"
 
 urlpatterns: list[URLPattern | URLResolver] = [
-    path("token/", TokenObtainPairView.as_view(), name="token"),
-    path("token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
+    path("token/", tokens.TokenObtainView.as_view(), name="token"),
+    path("token/refresh/", tokens.TokenRefreshView.as_view(), name="token-refresh"),
+    path("token/logout/", tokens.LogoutView.as_view(), name="token-logout"),
     path("orders/", views.OrderListCreateView.as_view(), name="orders"),
     path("orders/<str:out_trade_no>/", views.OrderDetailView.as_view(), name="order"),
     path("orders/<str:out_trade_no>/pay/", views.OrderPayView.as_view(), name="order-pay"),

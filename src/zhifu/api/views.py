@@ -9,14 +9,17 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, permissions, status
 from rest_framework.authentication import SessionAuthentication
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.authentication import JWTAuthentication
 
+from ..exceptions import OrderError
 from ..models import LedgerEntry, Order, Refund
 from ..services import orders as order_service
 from ..services import payments as payment_service
@@ -24,6 +27,9 @@ from ..services import refunds as refund_service
 from ..services import wallet as wallet_service
 from . import serializers as s
 from .errors import exception_handler
+from .idempotency import create_once
+from .pagination import Pages
+from .schema import IDEMPOTENCY_KEY, errors
 
 __all__ = [
     "LedgerView",
@@ -43,6 +49,9 @@ class ZhifuAPI:
 
     authentication_classes: Any = (JWTAuthentication, SessionAuthentication)
     permission_classes: Any = (permissions.IsAuthenticated,)
+    # JSON only: the schema then promises one body format, the one every client uses.
+    parser_classes: Any = (JSONParser,)
+    pagination_class: Any = Pages
 
     def get_exception_handler(self) -> Any:
         return exception_handler
@@ -73,8 +82,14 @@ def _order_body(order: Order, request: Request) -> dict[str, Any]:
     return dict(s.OrderDetailSerializer(order, context={"request": request}).data)
 
 
+@extend_schema_view(
+    get=extend_schema(responses={200: s.OrderSerializer(many=True), **errors(400, 401, 404)})
+)
 class OrderListCreateView(ZhifuAPI, generics.ListCreateAPIView[Order]):
-    """My orders, newest first (lines and status included); or create one from SKUs."""
+    """My orders, newest first (lines and status included); or create one from SKUs.
+
+    With an ``Idempotency-Key`` header, sending the same request again gives the same order and
+    the same answer instead of a second order."""
 
     serializer_class = s.OrderSerializer
 
@@ -85,24 +100,36 @@ class OrderListCreateView(ZhifuAPI, generics.ListCreateAPIView[Order]):
             .order_by("-created_at", "-id")
         )
 
-    @extend_schema(request=s.CreateOrderSerializer, responses={201: s.OrderDetailSerializer})
+    @extend_schema(
+        request=s.CreateOrderSerializer,
+        responses={201: s.CreatedOrderSerializer, **errors(400, 401, 403, 409, 413, 503)},
+        parameters=[IDEMPOTENCY_KEY],
+    )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = s.CreateOrderSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        order = order_service.create_order_from_skus(
-            request.user, [dict(item) for item in data.validated_data["items"]]
-        )
-        body = _order_body(order, request)
+        items = [dict(item) for item in data.validated_data["items"]]
         channel = data.validated_data.get("channel")
-        if channel:
-            start = payment_service.start_payment(order, channel, user=request.user)
-            body["payment"] = _payment_body(start)
-            body["status"] = start.attempt.order.status
-        return Response(body, status=status.HTTP_201_CREATED)
+
+        def respond(order: Order) -> Response:
+            body = _order_body(order, request)
+            if channel:
+                start = payment_service.start_payment(order, channel, user=request.user)
+                body["payment"] = _payment_body(start)
+                body["status"] = start.attempt.order.status
+            return Response(body, status=status.HTTP_201_CREATED)
+
+        return create_once(
+            request,
+            scope="zhifu.api:orders",
+            data=data.validated_data,
+            create=lambda: order_service.create_order_from_skus(request.user, items),
+            respond=respond,
+        )
 
 
 class OrderDetailView(ZhifuAPI, APIView):
-    @extend_schema(responses=s.OrderDetailSerializer)
+    @extend_schema(responses={200: s.OrderDetailSerializer, **errors(401, 404)})
     def get(self, request: Request, out_trade_no: str) -> Response:
         order = order_service.get_order(request.user, out_trade_no)
         return Response(_order_body(order, request))
@@ -112,7 +139,10 @@ class OrderPayView(ZhifuAPI, APIView):
     """Pay a pending order: the pay URL / form (page, wap), the QR code text, or the balance
     result. Calling it again reuses the open attempt of the same channel or replaces it."""
 
-    @extend_schema(request=s.PaySerializer, responses=s.PaymentSerializer)
+    @extend_schema(
+        request=s.PaySerializer,
+        responses={200: s.PaymentSerializer, **errors(400, 401, 403, 404, 409, 413, 503)},
+    )
     def post(self, request: Request, out_trade_no: str) -> Response:
         order = order_service.get_order(request.user, out_trade_no)
         data = s.PaySerializer(data=request.data)
@@ -124,7 +154,9 @@ class OrderPayView(ZhifuAPI, APIView):
 
 
 class OrderCancelView(ZhifuAPI, APIView):
-    @extend_schema(request=None, responses=s.OrderDetailSerializer)
+    @extend_schema(
+        request=None, responses={200: s.OrderDetailSerializer, **errors(401, 403, 404, 409)}
+    )
     def post(self, request: Request, out_trade_no: str) -> Response:
         order = order_service.get_order(request.user, out_trade_no)
         order = order_service.cancel_order(order, user=request.user)
@@ -132,13 +164,16 @@ class OrderCancelView(ZhifuAPI, APIView):
 
 
 class WalletView(ZhifuAPI, APIView):
-    @extend_schema(responses=s.WalletSerializer)
+    @extend_schema(responses={200: s.WalletSerializer, **errors(401)})
     def get(self, request: Request) -> Response:
         return Response(
             {"balance": f"{wallet_service.balance(request.user):.2f}", "currency": "CNY"}
         )
 
 
+@extend_schema_view(
+    get=extend_schema(responses={200: s.LedgerEntrySerializer(many=True), **errors(400, 401, 404)})
+)
 class LedgerView(ZhifuAPI, generics.ListAPIView[LedgerEntry]):
     serializer_class = s.LedgerEntrySerializer
 
@@ -151,21 +186,56 @@ class LedgerView(ZhifuAPI, generics.ListAPIView[LedgerEntry]):
 
 
 class TopUpView(ZhifuAPI, APIView):
-    """Create a top-up order; pay it with ``POST orders/<out_trade_no>/pay/``."""
+    """Create a top-up order; pay it with ``POST orders/<out_trade_no>/pay/``. Honours
+    ``Idempotency-Key`` as order creation does."""
 
-    @extend_schema(request=s.TopUpSerializer, responses={201: s.OrderDetailSerializer})
+    @extend_schema(
+        request=s.TopUpSerializer,
+        responses={201: s.OrderDetailSerializer, **errors(400, 401, 403, 409, 413)},
+        parameters=[IDEMPOTENCY_KEY],
+    )
     def post(self, request: Request) -> Response:
         data = s.TopUpSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        order = wallet_service.create_top_up(request.user, data.validated_data["amount"])
-        return Response(_order_body(order, request), status=status.HTTP_201_CREATED)
+        amount = data.validated_data["amount"]
+        return create_once(
+            request,
+            scope="zhifu.api:top-up",
+            data=data.validated_data,
+            create=lambda: wallet_service.create_top_up(request.user, amount),
+            respond=lambda order: Response(
+                _order_body(order, request), status=status.HTTP_201_CREATED
+            ),
+        )
 
 
+class RefundPermission(permissions.DjangoModelPermissions):
+    """Listing refunds needs ``zhifu.view_refund``; refunding needs ``zhifu.add_refund`` (being
+    staff is not enough)."""
+
+    perms_map = {
+        **permissions.DjangoModelPermissions.perms_map,
+        "GET": ["%(app_label)s.view_%(model_name)s"],
+        "HEAD": ["%(app_label)s.view_%(model_name)s"],
+    }
+
+
+@extend_schema_view(
+    get=extend_schema(
+        responses={200: s.RefundSerializer(many=True), **errors(400, 401, 403, 404)},
+        parameters=[
+            OpenApiParameter(
+                "out_trade_no", OpenApiTypes.STR, description="only this order's refunds"
+            )
+        ],
+    )
+)
 class RefundListCreateView(ZhifuAPI, generics.ListCreateAPIView[Refund]):
-    """Staff only: list refunds, or refund an order (all that is left, or ``amount``)."""
+    """List refunds (needs ``zhifu.view_refund``), or refund an order, all that is left or
+    ``amount`` (needs ``zhifu.add_refund``)."""
 
     serializer_class = s.RefundSerializer
-    permission_classes = [permissions.IsAdminUser]
+    permission_classes = [permissions.IsAuthenticated, RefundPermission]
 
     def get_queryset(self) -> QuerySet[Refund]:
         qs = Refund.objects.select_related("order").order_by("-created_at", "-id")
@@ -174,14 +244,15 @@ class RefundListCreateView(ZhifuAPI, generics.ListCreateAPIView[Refund]):
             qs = qs.filter(order__out_trade_no=out_trade_no)
         return qs
 
-    @extend_schema(request=s.CreateRefundSerializer, responses={201: s.RefundSerializer})
+    @extend_schema(
+        request=s.CreateRefundSerializer,
+        responses={201: s.RefundSerializer, **errors(400, 401, 403, 404, 409, 413, 503)},
+    )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = s.CreateRefundSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         order = Order.objects.filter(out_trade_no=data.validated_data["out_trade_no"]).first()
         if order is None:
-            from ..exceptions import OrderError
-
             raise OrderError("order_not_found", _("no such order"))
         refund = refund_service.refund_order(
             order,
