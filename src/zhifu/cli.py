@@ -47,6 +47,8 @@ def _write_new(path: Path, text: str, mode: int, force: bool) -> None:
 
 
 def cmd_keygen(args: argparse.Namespace) -> int:
+    if args.wechatpay:
+        return keygen_wechatpay(args)
     out = Path(args.out)
     private_path = out / "app_private_key.pem"
     public_path = out / "app_public_key.pem"
@@ -64,6 +66,39 @@ def cmd_keygen(args: argparse.Namespace) -> int:
     print(f"app public key (SubjectPublicKeyInfo): {public_path}")
     print("public key to paste into the Alipay console (应用公钥):")
     print(pair.public_one_line)
+    return EXIT_OK
+
+
+def keygen_wechatpay(args: argparse.Namespace) -> int:
+    """A merchant API key, a self-signed merchant certificate and an APIv3 key, named as the
+    WeChat Pay portal names them, for the local sandbox (real ones come from the portal)."""
+    import secrets
+    import string
+
+    from .wechatpay import generate_merchant_certificate
+
+    out = Path(args.out)
+    paths = {name: out / name for name in ("apiclient_key.pem", "apiclient_cert.pem", "apiv3_key")}
+    if not args.force:
+        existing = [str(p) for p in paths.values() if p.exists()]
+        if existing:
+            raise CommandError(
+                f"refusing to overwrite {', '.join(existing)} (use --force to replace them)"
+            )
+    made = generate_merchant_certificate(args.mchid or "zhifu sandbox merchant")
+    alphabet = string.ascii_letters + string.digits
+    apiv3_key = "".join(secrets.choice(alphabet) for _ in range(32))
+    out.mkdir(parents=True, exist_ok=True)
+    _write_new(paths["apiclient_key.pem"], made.private_pem, 0o600, args.force)
+    _write_new(paths["apiclient_cert.pem"], made.certificate_pem, 0o644, args.force)
+    _write_new(paths["apiv3_key"], apiv3_key + "\n", 0o600, args.force)
+    print(
+        f"merchant API private key (PKCS#8, keep secret, mode 0600): {paths['apiclient_key.pem']}"
+    )
+    print(f"merchant API certificate (self-signed, for the sandbox): {paths['apiclient_cert.pem']}")
+    print(f"APIv3 key (32 characters, keep secret, mode 0600): {paths['apiv3_key']}")
+    print("merchant certificate serial (merchant_serial_no):")
+    print(made.serial)
     return EXIT_OK
 
 
@@ -134,6 +169,100 @@ def cmd_alipay_verify(args: argparse.Namespace) -> int:
     return EXIT_FAILED
 
 
+# -- wechatpay verify -----------------------------------------------------------------------------
+
+
+def _read_input(path: str) -> bytes:
+    if path == "-":
+        return sys.stdin.buffer.read()
+    return Path(path).read_bytes()
+
+
+def cmd_wechatpay_verify(args: argparse.Namespace) -> int:
+    import json
+
+    from .wechatpay import (
+        Verifier,
+        WechatPayError,
+        load_apiv3_key,
+        parse_notification,
+    )
+    from .wechatpay.capture import parse_captured_request, parse_header_lines
+
+    if args.request is None and (args.headers is None or args.body is None):
+        raise CommandError(
+            "give --request FILE (a captured request), or --headers FILE and --body FILE",
+            EXIT_UNUSABLE,
+        )
+    try:
+        if (args.public_key is None) != (args.public_key_id is None):
+            raise CommandError("give --public-key and --public-key-id together", EXIT_UNUSABLE)
+        verifier = Verifier(
+            public_key=Path(args.public_key) if args.public_key else None,
+            public_key_id=args.public_key_id,
+            certificates=[Path(p) for p in args.platform_cert] if args.platform_cert else None,
+        )
+        apiv3_text = os.environ.get("WECHATPAY_APIV3_KEY")
+        if args.apiv3_key_file:
+            apiv3_text = Path(args.apiv3_key_file).read_text(encoding="ascii", errors="replace")
+        apiv3_key = load_apiv3_key(apiv3_text) if apiv3_text else None
+        if args.request is not None:
+            headers, body = parse_captured_request(_read_input(args.request))
+        else:
+            headers = parse_header_lines(
+                _read_input(args.headers).decode("utf-8", errors="replace")
+            )
+            body = _read_input(args.body)
+    except WechatPayError as exc:
+        raise CommandError(exc.message, EXIT_UNUSABLE) from None
+    except OSError as exc:
+        where = f": {exc.filename}" if exc.filename else ""
+        raise CommandError(f"{exc.strerror or exc}{where}", EXIT_UNUSABLE) from None
+    lowered = {name.lower(): value for name, value in headers.items()}
+    stamp = lowered.get("wechatpay-timestamp", "")
+    now = float(stamp) if args.any_time and stamp.isdigit() else None
+    if stamp.isdigit():
+        print(f"Wechatpay-Timestamp: {stamp} ({_beijing_iso(int(stamp)) or 'out of range'})")
+    print(f"Wechatpay-Serial: {lowered.get('wechatpay-serial', '(missing)')}")
+    try:
+        verified = verifier.verify(headers, body, now=now)
+    except WechatPayError as exc:
+        print(f"signature does NOT hold: {exc.message}")
+        if body.endswith(b"\n"):
+            try:
+                verifier.verify(headers, body.rstrip(b"\r\n"), now=now)
+            except WechatPayError:
+                pass
+            else:
+                print("(it holds without the trailing newline: the capture added one)")
+        print("the signature does not hold", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"signature OK, key: {verified.describe()}")
+    if apiv3_key is None:
+        print("resource not decrypted: give --apiv3-key-file or WECHATPAY_APIV3_KEY")
+        return EXIT_OK
+    try:
+        notification = parse_notification(body, apiv3_key, verified)
+    except WechatPayError as exc:
+        print(f"resource does NOT decrypt: {exc.message}")
+        return EXIT_FAILED
+    print(f"event: {notification.event_type} id={notification.id}")
+    print("resource (decrypted):")
+    print(json.dumps(notification.resource, ensure_ascii=False, indent=2, sort_keys=True))
+    return EXIT_OK
+
+
+def _beijing_iso(timestamp: int) -> str:
+    from datetime import datetime
+
+    from .wechatpay import BEIJING
+
+    try:
+        return datetime.fromtimestamp(timestamp, BEIJING).isoformat()
+    except (OverflowError, OSError, ValueError):
+        return ""
+
+
 # -- sandbox --------------------------------------------------------------------------------------
 
 
@@ -178,6 +307,13 @@ def build_parser() -> argparse.ArgumentParser:
     keygen = commands.add_parser("keygen", help="generate an RSA-2048 app key pair")
     keygen.add_argument("--out", required=True, metavar="DIR", help="directory for the PEM files")
     keygen.add_argument("--force", action="store_true", help="overwrite existing key files")
+    keygen.add_argument(
+        "--wechatpay",
+        action="store_true",
+        help="make a WeChat Pay merchant key, self-signed merchant certificate and APIv3 key "
+        "(apiclient_key.pem, apiclient_cert.pem, apiv3_key) for the sandbox",
+    )
+    keygen.add_argument("--mchid", help="merchant id for the certificate's common name")
     keygen.set_defaults(func=cmd_keygen)
 
     alipay = commands.add_parser("alipay", help="Alipay protocol tools")
@@ -197,6 +333,41 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify.add_argument("--data", metavar="STRING", help="the data (default: read stdin)")
     verify.set_defaults(func=cmd_alipay_verify)
+
+    wechatpay = commands.add_parser("wechatpay", help="WeChat Pay API v3 protocol tools")
+    wechatpay_commands = wechatpay.add_subparsers(dest="wechatpay_command", metavar="COMMAND")
+    wechatpay_commands.required = True
+    wx_verify = wechatpay_commands.add_parser(
+        "verify",
+        help="check a notification's (or response's) signature and decrypt its resource",
+        description=(
+            "Read a captured request (--request) or headers and body (--headers, --body; '-' "
+            "is stdin), check the Wechatpay-* signature with the key Wechatpay-Serial names, "
+            "print the key used and the decrypted resource; exit 0 if it holds, 1 if not, 2 if "
+            "the input or a key is unusable. The APIv3 key comes from --apiv3-key-file or the "
+            "WECHATPAY_APIV3_KEY environment variable, never the command line."
+        ),
+    )
+    wx_verify.add_argument(
+        "--public-key", metavar="FILE", help="WeChat Pay public key (pub_key.pem)"
+    )
+    wx_verify.add_argument("--public-key-id", metavar="ID", help="its id, PUB_KEY_ID_…")
+    wx_verify.add_argument(
+        "--platform-cert",
+        action="append",
+        metavar="FILE",
+        help="a platform certificate (repeatable; with --public-key: migration)",
+    )
+    wx_verify.add_argument("--apiv3-key-file", metavar="FILE", help="file holding the APIv3 key")
+    wx_verify.add_argument("--request", metavar="FILE", help="captured HTTP request")
+    wx_verify.add_argument("--headers", metavar="FILE", help="'Name: value' lines or JSON")
+    wx_verify.add_argument("--body", metavar="FILE", help="the raw body, byte for byte")
+    wx_verify.add_argument(
+        "--any-time",
+        action="store_true",
+        help="skip the 300-second timestamp window (for old captures)",
+    )
+    wx_verify.set_defaults(func=cmd_wechatpay_verify)
 
     sandbox = commands.add_parser("sandbox", help="run the local Alipay sandbox")
     sandbox.add_argument("--host", default="127.0.0.1")

@@ -260,3 +260,167 @@ def test_sandbox_bad_options(args: list[str]) -> None:
     result = run("sandbox", *args)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
+
+
+# -- keygen --wechatpay and wechatpay verify ----------------------------------------------------
+
+WX_APIV3_KEY = "a9B8c7D6e5F4g3H2i1J0k9L8m7N6o5P4"
+WX_KEY_ID = "PUB_KEY_ID_0114232134912410000000000000000001"
+
+
+def test_keygen_wechatpay_makes_key_certificate_and_apiv3_key(tmp_path: Path) -> None:
+    from zhifu.wechatpay import certificate_serial, load_apiv3_key, load_certificate
+    from zhifu.wechatpay import load_private_key as wx_private_key
+
+    result = run("keygen", "--out", str(tmp_path), "--wechatpay", "--mchid", "1900000109")
+    assert result.returncode == 0, result.stderr
+    key_path, cert_path = tmp_path / "apiclient_key.pem", tmp_path / "apiclient_cert.pem"
+    assert stat.S_IMODE(key_path.stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "apiv3_key").stat().st_mode) == 0o600
+    assert key_path.read_text().startswith("-----BEGIN PRIVATE KEY-----")
+    cert = load_certificate(cert_path)
+    key = wx_private_key(key_path)
+    assert cert.public_key().public_numbers() == key.public_key().public_numbers()  # type: ignore[union-attr]
+    assert "CN=1900000109" in cert.subject.rfc4514_string()
+    assert result.stdout.strip().splitlines()[-1] == certificate_serial(cert)
+    assert len(load_apiv3_key((tmp_path / "apiv3_key").read_text())) == 32
+    refused = run("keygen", "--out", str(tmp_path), "--wechatpay")
+    assert refused.returncode == 1 and "--force" in refused.stderr
+    assert_one_line_error(refused)
+
+
+def _wx_notification(wechat: KeyPair, tmp_path: Path, **header_changes: str) -> Path:
+    """A captured notification request, signed with ``wechat``'s key, written to a file."""
+    from zhifu.wechatpay import build_notification, response_headers
+    from zhifu.wechatpay import load_private_key as wx_private_key
+
+    resource = {
+        "mchid": "1900000109",
+        "out_trade_no": "ZF20261202CLI1",
+        "trade_state": "SUCCESS",
+        "amount": {"total": 1230, "currency": "CNY"},
+    }
+    body = build_notification(WX_APIV3_KEY.encode(), "TRANSACTION.SUCCESS", resource)
+    headers = response_headers(wx_private_key(wechat.private_pem), WX_KEY_ID, body)
+    headers.update(header_changes)
+    head = "POST /wechatpay/notify/ HTTP/1.1\r\nHost: shop.example.com\r\nContent-Type: application/json\r\n"
+    head += "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    path = tmp_path / "notification.http"
+    path.write_bytes(head.encode() + b"\r\n" + body)
+    return path
+
+
+def _wx_keys(wechat: KeyPair, tmp_path: Path) -> list[str]:
+    (tmp_path / "pub_key.pem").write_text(wechat.public_pem)
+    (tmp_path / "apiv3").write_text(WX_APIV3_KEY)
+    return [
+        "--public-key",
+        str(tmp_path / "pub_key.pem"),
+        "--public-key-id",
+        WX_KEY_ID,
+        "--apiv3-key-file",
+        str(tmp_path / "apiv3"),
+    ]
+
+
+def test_wechatpay_verify_captured_request_shows_key_and_resource(
+    alipay_keys: KeyPair, tmp_path: Path
+) -> None:
+    capture = _wx_notification(alipay_keys, tmp_path)
+    result = run("wechatpay", "verify", *_wx_keys(alipay_keys, tmp_path), "--request", str(capture))
+    assert result.returncode == 0, result.stderr
+    assert f"signature OK, key: WeChat Pay public key {WX_KEY_ID}" in result.stdout
+    assert "event: TRANSACTION.SUCCESS" in result.stdout
+    assert '"out_trade_no": "ZF20261202CLI1"' in result.stdout
+    assert "+08:00" in result.stdout  # the signing time, in Beijing time
+
+
+def test_wechatpay_verify_refuses_tampering_probes_and_stale_captures(
+    alipay_keys: KeyPair, tmp_path: Path
+) -> None:
+    keys = _wx_keys(alipay_keys, tmp_path)
+    capture = _wx_notification(alipay_keys, tmp_path)
+    capture.write_bytes(
+        capture.read_bytes().replace(b'"TRANSACTION.SUCCESS"', b'"TRANSACTION.SUCCESS "')
+    )
+    tampered = run("wechatpay", "verify", *keys, "--request", str(capture))
+    assert tampered.returncode == 1 and "does NOT hold" in tampered.stdout
+    probe = _wx_notification(alipay_keys, tmp_path)
+    text = probe.read_text().replace(
+        "Wechatpay-Signature: ", "Wechatpay-Signature: WECHATPAY/SIGNTEST/"
+    )
+    probe.write_text(text)
+    refused = run("wechatpay", "verify", *keys, "--request", str(probe))
+    assert refused.returncode == 1 and "SIGNTEST" in refused.stdout
+    stale = _wx_notification(alipay_keys, tmp_path, **{"Wechatpay-Timestamp": "1700000000"})
+    old = run("wechatpay", "verify", *keys, "--request", str(stale))
+    assert old.returncode == 1 and "300 s" in old.stdout
+    # The timestamp changed without re-signing: even ignoring the window it does not hold.
+    assert run("wechatpay", "verify", *keys, "--request", str(stale), "--any-time").returncode == 1
+
+
+def test_wechatpay_verify_headers_and_body_files_with_a_platform_certificate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The official Go SDK's notification (tests/wechatpay/test_verification.py), captured in 2021.
+    from tests.wechatpay.test_verification import GO_BODY, GO_CERTIFICATE, GO_HEADERS
+
+    (tmp_path / "cert.pem").write_text(GO_CERTIFICATE)
+    (tmp_path / "headers.json").write_text(json.dumps(GO_HEADERS))
+    (tmp_path / "body").write_bytes(GO_BODY)
+    args = [
+        "wechatpay",
+        "verify",
+        "--platform-cert",
+        str(tmp_path / "cert.pem"),
+        "--headers",
+        str(tmp_path / "headers.json"),
+        "--body",
+        str(tmp_path / "body"),
+    ]
+    assert main(args) == 1  # live rules: signed in 2021, far outside 300 s
+    assert "300 s" in capsys.readouterr().out
+    assert main([*args, "--any-time"]) == 0
+    out = capsys.readouterr().out
+    assert "key: platform certificate D7CE59D1F522D701" in out
+    assert "resource not decrypted" in out
+    # A capture that gained a trailing newline is explained, not just refused.
+    (tmp_path / "body").write_bytes(GO_BODY + b"\n")
+    assert main([*args, "--any-time"]) == 1
+    assert "without the trailing newline" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["KEYS", "--request", "/no/such/capture.http"], "No such file"),
+        (["--headers", "h"], "give --request FILE"),
+        (["--public-key-id", WX_KEY_ID, "--request", "x"], "together"),
+        (["--request", "x"], "no WeChat Pay key"),
+    ],
+)
+def test_wechatpay_verify_unusable_input_exits_2(
+    args: list[str],
+    message: str,
+    alipay_keys: KeyPair,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    if args[0] == "KEYS":
+        args = _wx_keys(alipay_keys, tmp_path) + args[1:]
+    assert main(["wechatpay", "verify", *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_wechatpay_verify_bad_capture_and_apiv3_key_exit_2(
+    alipay_keys: KeyPair, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    keys = _wx_keys(alipay_keys, tmp_path)
+    (tmp_path / "garbage").write_bytes(b"no blank line here")
+    assert main(["wechatpay", "verify", *keys, "--request", str(tmp_path / "garbage")]) == 2
+    assert "no blank line" in capsys.readouterr().err
+    (tmp_path / "apiv3").write_text("short")
+    capture = _wx_notification(alipay_keys, tmp_path)
+    assert main(["wechatpay", "verify", *keys, "--request", str(capture)]) == 2
+    assert "APIv3 key: 5 characters" in capsys.readouterr().err
