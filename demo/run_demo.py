@@ -236,6 +236,8 @@ def main() -> int:
             env["DEMO_SERVE_STATIC"] = "1"
             site_args = [
                 str(BIN_DIR / "gunicorn"),
+                "--config",
+                "demo_site/gunicorn_conf.py",  # the access log, redacted
                 "demo_site.wsgi",
                 "--bind",
                 f"{host}:{port}",
@@ -243,8 +245,6 @@ def main() -> int:
                 "2",
                 "--threads",
                 "4",
-                "--access-logfile",
-                "-",
             ]
         else:
             site_args = [PYTHON, "manage.py", "runserver", f"{host}:{port}", "--noreload"]

@@ -362,20 +362,36 @@ else:
     _context_processors.append("demo_site.context_processors.csp_nonce")
 
 # --- logging -------------------------------------------------------------------------------------
-# Every handler redacts (signatures, keys, tokens, password hashes, session keys) whatever logger
-# the record comes from. DJANGO_LOG_SQL=1 (with DJANGO_DEBUG=1) shows every SQL statement.
+# Every handler redacts (zhifu.logs.RedactFilter: signatures, keys, tokens, password hashes,
+# session keys), whatever logger the record comes from: Django's own (runserver's request lines
+# show return URLs with sign=) are routed here instead of Django's default handlers.
+# DJANGO_LOG_SQL=1 (with DJANGO_DEBUG=1, which Django needs to log SQL) shows every statement.
 LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"redact": {"()": "zhifu.logs.RedactFilter"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]},
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["redact"],
+        },
     },
     "loggers": {
+        "django": {"handlers": ["console"], "level": "INFO"},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
         "zhifu": {"handlers": ["console"], "level": "INFO"},
         "demo": {"handlers": ["console"], "level": "INFO"},
     },
 }
 if _env_bool("DJANGO_LOG_SQL", False):
-    LOGGING["loggers"]["django.db.backends"] = {"handlers": ["console"], "level": "DEBUG"}
+    LOGGING["loggers"]["django.db.backends"] = {"level": "DEBUG"}  # to "django"'s handler

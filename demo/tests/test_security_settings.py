@@ -18,6 +18,14 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 DEMO = Path(__file__).resolve().parents[1]
 REPO = DEMO.parent
 KEY = "x7Qp2-vN9sLm4Rt8Wz1Kc6Hd3Jf5Gb0Ya-uE2iO7pS9dT4nV1mB8kC3xZ6qL5w"
+# the environment of docs/deployment.md, section 2
+PRODUCTION = {
+    "DJANGO_SECRET_KEY": KEY,
+    "DJANGO_DEBUG": "0",
+    "DJANGO_ALLOWED_HOSTS": "shop.example.com",
+    "CSRF_TRUSTED_ORIGINS": "https://shop.example.com",
+    "DJANGO_SECURE": "1",
+}
 
 
 def _pem_pair(directory: Path, name: str) -> tuple[Path, Path]:
@@ -117,14 +125,7 @@ def test_debug_is_off_unless_asked_for(base_env: dict[str, str]) -> None:
 
 def test_check_deploy_is_clean_under_the_production_settings(base_env: dict[str, str]) -> None:
     """The environment of docs/deployment.md, section 2."""
-    env = {
-        **base_env,
-        "DJANGO_SECRET_KEY": KEY,
-        "DJANGO_DEBUG": "0",
-        "DJANGO_ALLOWED_HOSTS": "shop.example.com",
-        "CSRF_TRUSTED_ORIGINS": "https://shop.example.com",
-        "DJANGO_SECURE": "1",
-    }
+    env = {**base_env, **PRODUCTION}
     done = manage(env, "check", "--deploy", "--fail-level", "WARNING")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "no issues" in done.stdout
@@ -142,3 +143,29 @@ def test_make_demo_brings_a_persistent_private_key(tmp_path: Path) -> None:
     assert run_demo.local_secret_key(tmp_path) == first  # sessions survive a restart
     mode = stat.S_IMODE((tmp_path / "secret_key").stat().st_mode)
     assert mode == 0o600
+
+
+_PROBE = """
+from django.test import Client
+c = Client(HTTP_HOST="shop.example.com")
+plain = c.get("/api/schema/", HTTP_X_FORWARDED_PROTO="http")
+lang = c.post("/i18n/setlang/", {"language": "en", "next": "/"}, HTTP_X_FORWARDED_PROTO="https")
+print(plain.status_code, plain.headers.get("Location"))
+print(lang.headers.get("Strict-Transport-Security"))
+print(lang.headers.get("Content-Security-Policy"))
+print(lang.cookies["django_language"]["secure"], lang.cookies["django_language"]["samesite"])
+"""
+
+
+def test_production_answers_carry_hsts_csp_and_secure_cookies(base_env: dict[str, str]) -> None:
+    """Through the whole middleware stack under the settings of docs/deployment.md: plain HTTP
+    is redirected to HTTPS, HTTPS answers carry HSTS and the CSP, the language cookie is
+    Secure like the session and CSRF cookies."""
+    done = manage({**base_env, **PRODUCTION}, "shell", "-v", "0", "-c", _PROBE)
+    assert done.returncode == 0, done.stderr
+    redirect, hsts, csp, cookie = done.stdout.strip().splitlines()[-4:]
+    assert redirect == "301 https://shop.example.com/api/schema/"
+    assert "max-age=31536000" in hsts and "includeSubDomains" in hsts
+    assert "script-src 'self'" in csp and "form-action 'self' https://openapi.alipay.com" in csp
+    assert cookie == "True Lax"
+    assert setting({**base_env, **PRODUCTION}, "settings.SESSION_COOKIE_SECURE") == "True"

@@ -11,8 +11,9 @@ a JSON formatter (e.g. :class:`JsonFormatter`, or python-json-logger) can index 
 
 Nothing Zhifu logs contains a key, a signature or a token. As a second line of defence,
 :class:`RedactFilter` (installed on Zhifu's loggers and on ``httpx``/``httpcore``, whose INFO
-line shows the gateway URL with its ``sign=`` parameter) rewrites signatures, PEM keys, JWTs and
-bearer tokens out of any record that reaches those loggers.
+line shows the gateway URL with its ``sign=`` parameter) rewrites signatures, PEM keys, JWTs,
+bearer tokens, Django password hashes and session keys (SQL logs) out of any record that reaches
+those loggers; a site can put it on its own handlers too.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 __all__ = ["LOGGERS", "JsonFormatter", "RedactFilter", "ctx", "install", "redact"]
@@ -40,7 +42,12 @@ LOGGERS = (
     "httpcore",
 )
 
-_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+
+def _redact_literals(match: re.Match[str]) -> str:
+    return re.sub(r"'(?:[^']|'')*'", "'[redacted]'", match.group(0))
+
+
+_PATTERNS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
     (
         re.compile(
             r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(-----END [A-Z ]*PRIVATE KEY-----|$)", re.S
@@ -51,6 +58,16 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?i)([\"']sign[\"']\s*:\s*[\"'])[^\"']+"), r"\1[redacted]"),
     (re.compile(r"\beyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]{4,}"), "[redacted token]"),
     (re.compile(r"(?i)\b(bearer)\s+[\w.~+/=-]+"), r"\1 [redacted]"),
+    # Django's password hashes ("pbkdf2_sha256$…", "argon2$argon2id$…"), e.g. in SQL logs.
+    (
+        re.compile(
+            r"\b(?:pbkdf2_sha256|pbkdf2_sha1|argon2|bcrypt_sha256|bcrypt|scrypt|md5|sha1)"
+            r"\$[^\s'\"]+"
+        ),
+        "[redacted password hash]",
+    ),
+    # SQL on Django's session table (DEBUG SQL logs): its keys and data are bearer credentials.
+    (re.compile(r"[^\n]*\bdjango_session\b[^\n]*"), _redact_literals),
 )
 
 
