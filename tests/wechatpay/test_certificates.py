@@ -117,8 +117,14 @@ def test_wrong_apiv3_key_is_named(
 ) -> None:
     peer = make_peer("certificate")
     client = cert_client(make_client, peer, apiv3_key="Z" * 32)
-    with pytest.raises(DecryptionError, match="wrong APIv3 key"):
+    with pytest.raises(
+        SignatureError, match=r"downloading the platform certificates failed.*wrong APIv3 key"
+    ) as caught:
         client.native(out_trade_no="ZF20261202K005", total="1.00", description="x")
+    assert isinstance(caught.value.__cause__, DecryptionError)
+    # Asked for directly, the download names the problem itself.
+    with pytest.raises(DecryptionError, match="wrong APIv3 key"):
+        client.download_certificates()
 
 
 def test_public_key_merchants_have_no_certificates(

@@ -419,3 +419,12 @@ def test_constructor_does_no_io_and_validates(merchant, peer: FakeWechatPay) -> 
             apiv3_key="a9B8c7D6e5F4g3H2i1J0k9L8m7N6o5P4",
             base_url="api.mch.weixin.qq.com",
         )
+
+
+@pytest.mark.parametrize("path", ["v3/x", "/v3/x?mchid=1", "/v3/订单", "/v3/a b", "/v3/x#y"])
+def test_request_path_must_be_what_is_sent(
+    client: WechatPayClient, peer: FakeWechatPay, path: str
+) -> None:
+    with pytest.raises(InvalidRequestError, match="path"):
+        client.request("GET", path)
+    assert peer.requests == []

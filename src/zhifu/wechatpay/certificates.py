@@ -135,6 +135,7 @@ class PlatformCertificates:
         self._interval = min_refresh_interval
         self._monotonic = monotonic
         self._last_refresh: float | None = None
+        self._refreshing = threading.Lock()  # one download at a time; others wait and re-check
         for item in certificates:
             self.add(
                 item if isinstance(item, PlatformCertificate) else PlatformCertificate.load(item)
@@ -189,12 +190,15 @@ class PlatformCertificates:
         cert = self.get(serial)
         if cert is not None or self._fetcher is None or _serial_number(serial) is None:
             return cert
-        with self._lock:
+        with self._refreshing:
+            cert = self.get(serial)  # another thread may have just downloaded it
+            if cert is not None:
+                return cert
             now = self._monotonic()
             if self._last_refresh is not None and now - self._last_refresh < self._interval:
                 return None
             self._last_refresh = now
-        self.refresh()
+            self.refresh()
         return self.get(serial)
 
     def refresh(self) -> list[PlatformCertificate]:

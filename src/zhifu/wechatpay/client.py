@@ -64,6 +64,7 @@ _OUT_TRADE_NO = re.compile(r"[A-Za-z0-9_\-|*]{6,32}", re.ASCII)
 _OUT_REFUND_NO = re.compile(r"[A-Za-z0-9_\-|*@]{1,64}", re.ASCII)
 _TRANSACTION_ID = re.compile(r"[0-9A-Za-z]{1,32}", re.ASCII)
 _H5_TYPES = ("Wap", "iOS", "Android")
+_PATH = re.compile(r"/[!-~]*", re.ASCII)  # printable ASCII: what goes on the wire, as signed
 
 
 def validate_out_trade_no(value: object, field: str = "out_trade_no") -> str:
@@ -316,7 +317,7 @@ class WechatPayClient:
                 status=response.status_code,
                 request_id=request_id,
                 retryable=True,
-            ) from None
+            ) from exc.__cause__  # e.g. the DecryptionError of a failed certificate download
         data: dict[str, Any] = {}
         if response.content:
             try:
@@ -347,6 +348,10 @@ class WechatPayClient:
         2xx answer whose signature does not hold, :class:`WechatPayTransportError` if the call
         did not complete.
         """
+        if not _PATH.fullmatch(path) or "?" in path or "#" in path:
+            raise InvalidRequestError(
+                f"path {path!r} must start with '/' and be URL-quoted ASCII without a query (pass query=)"
+            )
         content = _json_bytes(body) if body is not None else None
         response, operation = self._send(method.upper(), path, query, content)
         return self._verify(response, operation, self._verifier)

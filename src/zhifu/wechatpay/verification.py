@@ -19,7 +19,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from .certificates import PlatformCertificate, PlatformCertificates
-from .errors import KeyFormatError, SignatureError
+from .errors import KeyFormatError, SignatureError, WechatPayError
 from .keys import KeySource, load_public_key, validate_public_key_id
 from .signing import SIGNATURE_TYPE, header_lookup, response_message, rsa_verify
 
@@ -101,7 +101,15 @@ class Verifier:
                 f"{configured}: download the public key and its id from the merchant portal"
             )
         if self.certificates is not None:
-            cert = self.certificates.lookup(serial)
+            try:
+                cert = self.certificates.lookup(serial)
+            except WechatPayError as exc:
+                # Outcome unknown, not a forgery: the download failed (network, wrong APIv3 key).
+                raise SignatureError(
+                    f"cannot check platform certificate {serial!r}: downloading the platform "
+                    f"certificates failed ({exc})",
+                    retryable=True,
+                ) from exc
             if cert is not None:
                 return cert.public_key, "platform_certificate"
             raise SignatureError(
@@ -148,8 +156,11 @@ class Verifier:
                 f"more than {self.max_clock_skew} s apart is refused (replay, or a wrong clock)"
             )
         serial = found["wechatpay-serial"].strip()
+        try:
+            message = response_message(stamp, found["wechatpay-nonce"], body)
+        except UnicodeEncodeError:
+            raise SignatureError("the body or nonce is not valid text (lone surrogates)") from None
         key, kind = self.key_for(serial)
-        message = response_message(stamp, found["wechatpay-nonce"], body)
         if not rsa_verify(key, message, signature):
             raise SignatureError(
                 f"signature does not hold with the {kind.replace('_', ' ')} {serial}"
