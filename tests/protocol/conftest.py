@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from tests.sandbox.conftest import Receiver
+from tests.sandbox.helpers import test_keys
 from zhifu.alipay import AlipayClient
 from zhifu.sandbox.testing import SandboxServer
 
@@ -20,8 +20,8 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def sb(tmp_path: Path) -> Iterator[SandboxServer]:
-    with SandboxServer(tmp_path / "sandbox") as server:
+def sb() -> Iterator[SandboxServer]:
+    with SandboxServer(keys=test_keys()) as server:  # a temporary data dir, removed after
         yield server
 
 

@@ -3,19 +3,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 
 from tests.sandbox.conftest import open_page_pay
+from tests.sandbox.helpers import test_keys
 from zhifu.alipay import (
     AlipayBusinessError,
     AlipayClient,
@@ -24,7 +20,6 @@ from zhifu.alipay import (
     SignatureError,
     Verifier,
     cert_sn,
-    load_public_key,
     request_content,
     root_cert_sn,
 )
@@ -137,7 +132,7 @@ def test_gateway_timeout_is_a_transport_error(sb, client):
 
 
 def test_nobody_listening_is_a_transport_error(sb):
-    gone = SandboxServer(time_scale=1.0).start()
+    gone = SandboxServer(time_scale=1.0, keys=test_keys()).start()
     url = gone.gateway_url
     gone.close()
     client = sb.client(gateway_url=url)
@@ -164,39 +159,13 @@ def test_a_client_trusting_another_alipay_key_gets_signature_errors(sb):
 # -- certificate mode ---------------------------------------------------------------------------
 
 
-def alipay_cert_for(public_pem: str, tmp_path: Path) -> Path:
-    """An 'Alipay public-key certificate' carrying the sandbox's key, issued by a test CA."""
-    ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    issuer = x509.Name(
-        [
-            x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Zhifu Test"),
-            x509.NameAttribute(NameOID.COMMON_NAME, "Zhifu Test Class 2 R1"),
-        ]
-    )
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "zhifu sandbox")])
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer)
-        .public_key(load_public_key(public_pem))
-        .serial_number(4242424242)
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=30))
-        .sign(ca_key, hashes.SHA256())
-    )
-    path = tmp_path / "alipayCertPublicKey_RSA2.crt"
-    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    return path
-
-
 class Recording(httpx.HTTPTransport):
     """A real HTTP transport that remembers requests and can alter them before sending."""
 
     def __init__(self, alter: dict[str, str] | None = None) -> None:
         super().__init__()
         self.sent: list[dict[str, str]] = []
+        self.bodies: list[bytes] = []
         self.alter = alter or {}
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -205,43 +174,101 @@ class Recording(httpx.HTTPTransport):
         self.sent.append(params)
         if self.alter:
             request.url = request.url.copy_merge_params(self.alter)
-        return super().handle_request(request)
+        response = super().handle_request(request)
+        response.read()
+        self.bodies.append(response.content)
+        return response
 
 
-def test_certificate_mode_requests_carry_signed_sns_and_are_accepted(sb, tmp_path):
+def test_certificate_mode_with_the_sandbox_certificates(sb):
+    recording = Recording()
+    client = sb.cert_client(transport=recording)
+    info = sb.info["certificates"]
+    assert client.app_cert_sn == info["app_cert_sn"] == cert_sn(sb.default_app.app_cert_pem)
+    assert client.alipay_cert_sn == info["alipay_cert_sn"]
+    # the sandbox's root bundle holds an ECDSA root beside the RSA one, as Alipay's: one SN
+    assert client.alipay_root_cert_sn == info["alipay_root_cert_sn"]
+    assert "_" not in client.alipay_root_cert_sn
+    assert sb.default_app.alipay_root_cert_pem.count("BEGIN CERTIFICATE") == 2
+
+    pre = client.precreate(out_trade_no="cert-1", total_amount="1.00", subject="证书模式")
+    httpx.get(pre.qr_code)
+    sb.pay("cert-1")
+    assert client.query(out_trade_no="cert-1").is_paid
+    sent = recording.sent[-1]
+    signed = request_content(sent)
+    assert "app_cert_sn=" in signed and "alipay_root_cert_sn=" in signed
+    assert Verifier(sb.default_app.app_public_key_pem).verify(signed, sent["sign"])
+    # responses name the certificate that signed them, between the node and the sign
+    body = recording.bodies[-1].decode()
+    assert f'}},"alipay_cert_sn":"{client.alipay_cert_sn}","sign":"' in body
+    # failures too
+    with pytest.raises(AlipayBusinessError):
+        client.query(out_trade_no="cert-none")
+    assert '"alipay_cert_sn":"' in recording.bodies[-1].decode()
+    # without certificates the same app works in public-key mode, and no SN comes back
+    plain = Recording()
+    assert sb.client(transport=plain).query(out_trade_no="cert-1").is_paid
+    assert b"alipay_cert_sn" not in plain.bodies[-1]
+
+
+def test_a_client_expecting_another_alipay_certificate_refuses_the_response(sb):
+    info = sb.info["certificates"]
+    client = sb.client(
+        app_cert_sn=info["app_cert_sn"],
+        alipay_root_cert_sn=info["alipay_root_cert_sn"],
+        alipay_cert_sn="0" * 32,  # the sandbox signs under another certificate
+    )
+    with pytest.raises(SignatureError, match=r"alipay\.open\.app\.alipaycert\.download"):
+        client.query(out_trade_no="x")
+
+
+@pytest.mark.parametrize(
+    ("altered", "sub_code"),
+    [
+        ({"app_cert_sn": "0" * 32}, "isv.app-cert-not-exist"),
+        ({"alipay_root_cert_sn": "0" * 32}, "isv.invalid-alipay-root-cert-sn"),
+        (
+            {
+                "alipay_root_cert_sn": "687b59193f3f462dd5336e5abf83c5d8_02941eef3187dddf3d3b83462e1dfcf6"
+            },
+            "isv.invalid-alipay-root-cert-sn",
+        ),
+    ],
+)
+def test_certificate_sns_that_match_nothing_registered_are_refused(sb, altered, sub_code):
+    client = sb.cert_client(transport=Recording(altered))
+    with pytest.raises(AlipayBusinessError) as info:
+        client.query(out_trade_no="x")
+    assert (info.value.code, info.value.sub_code) == ("40002", sub_code)
+    # checked before the signature (Alipay verifies with the key in the named certificate)
+    assert "验签" not in str(info.value.sub_msg)
+
+
+def test_an_app_registered_by_its_certificate_uses_that_certificate(sb):
     app_id = sb.register_app((FZ / "app_public_key_cert.crt").read_text(), "2016101300678256")[
         "app_id"
     ]
-    alipay_cert = alipay_cert_for(sb.default_app.alipay_public_key_pem, tmp_path)
     options = {
         "app_id": app_id,
         "app_private_key": FZ / "app_private_key_pkcs1.pem",
         "app_cert": FZ / "app_public_key_cert.crt",
-        "alipay_public_cert": alipay_cert,
-        "alipay_root_cert": FZ / "alipay_root_cert.crt",  # SM2 + RSA + ECDSA, as Alipay's
+        "alipay_public_cert": sb.default_app.alipay_public_cert_pem,
+        "alipay_root_cert": sb.default_app.alipay_root_cert_pem,
         "gateway_url": sb.gateway_url,
     }
     recording = Recording()
     client = AlipayClient.from_certificates(**options, transport=recording)
-    assert client.alipay_cert_sn == cert_sn(alipay_cert)
-
-    pre = client.precreate(out_trade_no="cert1", total_amount="1.00", subject="证书模式")
-    assert pre.qr_code
+    pre = client.precreate(out_trade_no="cert2", total_amount="1.00", subject="证书模式")
     httpx.get(pre.qr_code)
-    sb.pay(app_id, "cert1")
-    assert client.query(out_trade_no="cert1").is_paid
-    sent = recording.sent[-1]
-    assert sent["app_cert_sn"] == "75852781c31e6a29e6551915a592dcb3"
-    assert sent["alipay_root_cert_sn"] == root_cert_sn(FZ / "alipay_root_cert.crt")
-    assert sent["alipay_root_cert_sn"] == "6bc29aa3b4d406c43483ffea81e08d22"
-    signed = request_content(sent)
-    assert "app_cert_sn=" in signed and "alipay_root_cert_sn=" in signed
-    assert Verifier(FZ / "app_public_key_cert.crt").verify(signed, sent["sign"])
-
-    # the SNs are signed: changing one in flight breaks the request signature
-    forged = AlipayClient.from_certificates(
-        **options, transport=Recording({"app_cert_sn": "0" * 32})
+    sb.pay(app_id, "cert2")
+    assert client.query(out_trade_no="cert2").is_paid
+    assert recording.sent[-1]["app_cert_sn"] == "75852781c31e6a29e6551915a592dcb3"
+    # FZ's root (SM2 + RSA + ECDSA) is not the sandbox's: refused like any unknown root
+    assert root_cert_sn(FZ / "alipay_root_cert.crt") == "6bc29aa3b4d406c43483ffea81e08d22"
+    foreign_root = AlipayClient.from_certificates(
+        **{**options, "alipay_root_cert": FZ / "alipay_root_cert.crt"}
     )
     with pytest.raises(AlipayBusinessError) as info:
-        forged.query(out_trade_no="cert1")
-    assert info.value.sub_code == "isv.invalid-signature"
+        foreign_root.query(out_trade_no="cert2")
+    assert info.value.sub_code == "isv.invalid-alipay-root-cert-sn"

@@ -5,13 +5,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from urllib.parse import parse_qsl
 
 import httpx
 import pytest
 
 from zhifu.sandbox.testing import SandboxServer
+
+from .helpers import test_keys
 
 
 class Receiver:
@@ -65,9 +66,10 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def sb(tmp_path: Path) -> Iterator[SandboxServer]:
-    # time_scale 1: tests move time with the clock API so nothing depends on the machine's speed
-    with SandboxServer(tmp_path / "sandbox", time_scale=1.0) as server:
+def sb() -> Iterator[SandboxServer]:
+    # time_scale 1: tests move time with the clock API so nothing depends on the machine's speed;
+    # its own temporary data dir, removed at the end: a test run leaves no sandbox behind
+    with SandboxServer(time_scale=1.0, keys=test_keys()) as server:
         yield server
 
 

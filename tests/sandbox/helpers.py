@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 from urllib.parse import urlencode
@@ -9,7 +10,17 @@ from urllib.parse import urlencode
 import httpx
 
 from zhifu.alipay import Signer, Verifier, beijing_now
-from zhifu.sandbox.testing import SandboxServer
+from zhifu.sandbox.testing import SandboxKeys, SandboxServer
+
+
+@functools.cache
+def test_keys() -> SandboxKeys:
+    """One set of sandbox keys for the whole test session: RSA-2048 generation costs ~0.1 s a
+    key, and every sandbox would otherwise make three."""
+    return SandboxKeys.generate()
+
+
+test_keys.__test__ = False  # type: ignore[attr-defined]  # not a test, despite its name
 
 
 def params_for(

@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
+import json
+import time
+from datetime import timedelta
+from pathlib import Path
+
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric import padding
 
-from zhifu.alipay import AlipayClient, generate_key_pair
+from zhifu.alipay import (
+    AlipayClient,
+    beijing_now,
+    cert_sn,
+    generate_key_pair,
+    load_public_key,
+    public_key_pem,
+    root_cert_sn,
+)
+from zhifu.alipay.certs import load_certificates
+from zhifu.sandbox.clock import parse_beijing
 
 from .conftest import open_page_pay
 
@@ -64,6 +80,11 @@ def test_register_an_app_and_use_it(sb, receiver):
         ("POST", "/sandbox/api/clock", b'{"advance_seconds": 1e400}', "invalid_field"),
         ("POST", "/sandbox/api/clock", b"{}", "invalid_field"),
         ("POST", "/sandbox/api/clock", b"\xff\xfe", "invalid_json"),
+        ("POST", "/sandbox/api/clock", b'{"reset": false}', "invalid_field"),
+        ("POST", "/sandbox/api/clock", b'{"now": "2024-01-01T00:00:00"}', "invalid_field"),
+        ("POST", "/sandbox/api/clock", b'{"now": 1700000000}', "invalid_field"),
+        ("POST", "/sandbox/api/clock", b'{"reset": true, "advance_seconds": 5}', "invalid_field"),
+        ("POST", "/sandbox/api/reset", b'{"everything": true}', "invalid_field"),
         ("POST", "/sandbox/api/trades/x/y/pay", b'{"buyer": 3}', "invalid_field"),
         ("POST", "/sandbox/api/settings", b'{"notify_triggers": {"x": []}}', "invalid_field"),
         (
@@ -143,3 +164,93 @@ def test_trade_listing(sb, client):
     ]
     assert len(trades) == 1 and trades[0]["trade_status"] == "WAIT_BUYER_PAY"
     assert sb.trade("list1")["total_amount"] == "3.00"
+
+
+# -- certificates ------------------------------------------------------------------------------
+
+
+def test_apps_get_certificates_issued_by_the_sandbox_root(sb):
+    info = sb.info
+    files = info["key_files"]
+    root_pem = Path(files["alipay_root_cert"]).read_text()
+    assert root_cert_sn(root_pem) == info["certificates"]["alipay_root_cert_sn"]
+    alipay_cert = Path(files["alipay_public_cert"]).read_text()
+    assert cert_sn(alipay_cert) == info["certificates"]["alipay_cert_sn"]
+    assert public_key_pem(load_public_key(alipay_cert)) == info["alipay_public_key"]
+    assert cert_sn(Path(files["app_cert"]).read_text()) == info["default_app"]["app_cert_sn"]
+    saved = json.loads(Path(files["sandbox_json"]).read_text())
+    assert saved["alipay_root_cert_sn"] == info["certificates"]["alipay_root_cert_sn"]
+    # a newly registered key gets a certificate holding that key, signed by the RSA root
+    pair = generate_key_pair()
+    app = sb.register_app(pair.public_pem)
+    issued = load_certificates(app["app_cert"])[0]
+    assert public_key_pem(issued.public_key()) == pair.public_pem
+    assert cert_sn(app["app_cert"]) == app["app_cert_sn"]
+    root = load_certificates(root_pem)[0]
+    root.public_key().verify(
+        issued.signature,
+        issued.tbs_certificate_bytes,
+        padding.PKCS1v15(),
+        issued.signature_hash_algorithm,
+    )
+    assert issued.issuer == root.subject
+
+
+# -- the clock and a clean slate -----------------------------------------------------------------
+
+
+def test_the_clock_can_be_reset_and_set_back(sb, client):
+    # a long run with a sped-up clock leaves the sandbox days ahead of real time
+    sb.advance_clock(3 * 86400)
+    expire = (beijing_now() + timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S")
+    open_page_pay(
+        client.page_pay(
+            out_trade_no="clk1", total_amount="1.00", subject="s", time_expire=expire
+        ).url
+    )
+    assert client.query(out_trade_no="clk1").trade_status == "TRADE_CLOSED"  # expired at once
+    sb.reset_clock()
+    now = httpx.get(sb.url + "/sandbox/api/clock").json()["timestamp"]
+    assert abs(now - time.time()) < 5
+    open_page_pay(
+        client.page_pay(
+            out_trade_no="clk2", total_amount="1.00", subject="s", time_expire=expire
+        ).url
+    )
+    assert client.query(out_trade_no="clk2").trade_status == "WAIT_BUYER_PAY"
+    # set back to a chosen (Beijing) time: new trades are numbered with its date
+    sb.set_clock("2024-02-29 12:00:00")
+    answer = httpx.get(sb.url + "/sandbox/api/clock").json()
+    wanted = parse_beijing("2024-02-29 12:00:00")
+    assert wanted is not None and abs(answer["timestamp"] - wanted) < 5
+    pre = client.precreate(out_trade_no="clk3", total_amount="1.00", subject="s")
+    httpx.get(pre.qr_code)
+    assert client.query(out_trade_no="clk3").trade_no.startswith("20240229")
+
+
+def test_reset_forgets_trades_and_notifications_and_stops_retries(sb, client, receiver):
+    receiver.default_reply = "fail"  # the retry stays pending
+    open_page_pay(client.page_pay(out_trade_no="rs1", total_amount="5.00", subject="s").url)
+    sb.pay("rs1")
+    sb.wait_for_notifications("rs1")
+    sb.faults(gateway_errors=3)
+    sb.set_notify_triggers(**{"alipay.trade.page.pay": ["TRADE_CLOSED"]})
+    app_id = sb.default_app.app_id
+    sb.reset()
+    assert httpx.get(sb.url + "/sandbox/api/trades").json()["trades"] == []
+    assert sb.notifications() == []
+    assert sb.faults()["gateway_errors"] == 0
+    assert httpx.get(sb.url + "/sandbox/api/settings").json()["notify_triggers"][
+        "alipay.trade.page.pay"
+    ] == ["TRADE_SUCCESS"]
+    buyers = {
+        b["login"]: b["balance"] for b in httpx.get(sb.url + "/sandbox/api/buyers").json()["buyers"]
+    }
+    assert buyers["buyer1@sandbox.com"] == "1000000.00"
+    assert sb.info["app_id"] == app_id  # apps and keys stay: the site's settings still work
+    delivered = len(receiver.received)
+    sb.advance_clock(86400)  # a day: every retry would have come by now
+    assert len(receiver.received) == delivered
+    # and the same order number starts afresh
+    open_page_pay(client.page_pay(out_trade_no="rs1", total_amount="5.00", subject="s").url)
+    assert client.query(out_trade_no="rs1").trade_status == "WAIT_BUYER_PAY"

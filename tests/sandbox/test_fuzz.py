@@ -21,6 +21,8 @@ from zhifu.alipay import Signer, beijing_now
 from zhifu.sandbox import Sandbox
 from zhifu.sandbox.accounts import APP_PRIVATE_KEY_FILE
 
+from .helpers import test_keys
+
 FUZZ = settings(
     max_examples=120,
     deadline=None,
@@ -82,7 +84,7 @@ amounts = st.sampled_from(["1.00", "0.01", "0", "-1", "1e3", "100000001", "1.001
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    box = Sandbox(Path(tmp_path_factory.mktemp("fuzz")))
+    box = Sandbox(Path(tmp_path_factory.mktemp("fuzz")), keys=test_keys())
     yield box
     box.close()
 
@@ -198,6 +200,8 @@ API_PATHS = [
     "/sandbox/api/settings",
     "/sandbox/api/buyers",
     "/sandbox/api/buyers/{a}",
+    "/sandbox/api/apps/{a}/balance",
+    "/sandbox/api/reset",
     "/sandbox/api/{a}",
 ]
 
@@ -236,6 +240,7 @@ def test_control_api_garbage(web, path, a, b, http_method, body, args):
             "methods",
             "reset",
             "advance_seconds",
+            "now",
             "notify_triggers",
             "app_public_key",
             "app_id",
@@ -252,6 +257,7 @@ def test_control_api_garbage(web, path, a, b, http_method, body, args):
             "/sandbox/api/apps",
             "/sandbox/api/buyers/poor@sandbox.com",
             "/sandbox/api/trades/x/y/pay",
+            "/sandbox/api/apps/x/balance",
         ]
     ),
 )

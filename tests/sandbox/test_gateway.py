@@ -11,7 +11,7 @@ import pytest
 from zhifu.alipay import AlipayBusinessError
 from zhifu.sandbox.testing import SandboxServer
 
-from .helpers import call, params_for, verify
+from .helpers import call, params_for, test_keys, verify
 
 QUERY = "alipay.trade.query"
 
@@ -19,7 +19,7 @@ QUERY = "alipay.trade.query"
 @pytest.fixture(scope="module")
 def sb(tmp_path_factory):
     # one sandbox for the whole module: these tests neither move the clock nor inject faults
-    with SandboxServer(tmp_path_factory.mktemp("gw"), time_scale=1.0) as server:
+    with SandboxServer(tmp_path_factory.mktemp("gw"), time_scale=1.0, keys=test_keys()) as server:
         yield server
 
 
@@ -65,6 +65,8 @@ def test_missing_parameters(sb, missing, sub_code):
         sub_code,
     )
     assert "sign" in top  # signed, unlike isv.invalid-app-id
+    if missing == "app_id":
+        assert node["sub_msg"] == "缺少appId参数"  # Alipay's own words
 
 
 def test_missing_signature(sb):
@@ -110,7 +112,10 @@ def test_tampered_parameter_fails_signature_and_echoes_string_to_sign(sb):
     params["biz_content"] = '{"out_trade_no":"y"}'
     _top, _, node, text = call(sb, params)
     assert node["sub_code"] == "isv.invalid-signature"
-    assert 'biz_content={"out_trade_no":"y"}&amp;charset=utf-8' in node["sub_msg"]
+    # HTML-escaped as Alipay writes it: & as &amp; and " as &quot;
+    assert (
+        "biz_content={&quot;out_trade_no&quot;:&quot;y&quot;}&amp;charset=utf-8" in node["sub_msg"]
+    )
     assert verify(sb, text, QUERY).signed
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import re
 
-from zhifu.alipay import Verifier
+from zhifu.alipay import Verifier, beijing_now
 
 from .conftest import open_page_pay
+from .helpers import test_keys
 
 SCHEDULE = [240, 600, 600, 3600, 7200, 21600, 54000]
 
@@ -107,7 +109,7 @@ def test_time_scale_drives_retries_in_real_time(tmp_path, receiver):
     from zhifu.sandbox.testing import SandboxServer
 
     receiver.replies = ["fail"]
-    with SandboxServer(tmp_path / "fast", time_scale=2000.0) as fast:
+    with SandboxServer(tmp_path / "fast", time_scale=2000.0, keys=test_keys()) as fast:
         client = fast.client(notify_url=receiver.url)
         open_page_pay(client.page_pay(out_trade_no="n5", total_amount="1.00", subject="s").url)
         fast.pay("n5")
@@ -153,3 +155,17 @@ def test_abandoned_notifications_are_never_retried(sb, client, receiver):
     }
     assert states == {"ab1": "abandoned", "ab2": "failed"}
     assert sb.abandon_notifications() == 0  # nothing pending any more
+
+
+def test_notifications_carry_buyer_logon_id_seller_email_and_a_numeric_notify_id(
+    sb, client, receiver
+):
+    pay(sb, client, "n-ids")
+    form = sb.wait_for_notifications("n-ids")[0]["form"]
+    assert form["buyer_logon_id"] == "buy***@sandbox.com"  # masked, as in production
+    assert form["seller_email"] == sb.info["seller_email"]
+    assert re.fullmatch(r"seller\d{6}@sandbox\.com", form["seller_email"])
+    # digits beginning with the (Beijing) date, not hex
+    assert re.fullmatch(r"\d{34}", form["notify_id"])
+    assert form["notify_id"][:8] == beijing_now().strftime("%Y%m%d")
+    Verifier(sb.default_app.alipay_public_key_pem).verify_notification(form)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+import uuid
 from datetime import timedelta
 from urllib.parse import parse_qsl, urlsplit
 
@@ -13,6 +15,7 @@ from zhifu.alipay import AlipayBusinessError, Verifier, beijing_now
 from zhifu.sandbox.testing import SandboxError
 
 from .conftest import open_page_pay
+from .helpers import call, params_for, test_keys
 
 
 def sub_code(call) -> str:
@@ -237,7 +240,7 @@ def test_time_scale_compresses_timeouts(tmp_path):
 
     from zhifu.sandbox.testing import SandboxServer
 
-    with SandboxServer(tmp_path / "fast", time_scale=600.0) as fast:
+    with SandboxServer(tmp_path / "fast", time_scale=600.0, keys=test_keys()) as fast:
         client = fast.client()
         open_page_pay(
             client.page_pay(
@@ -267,3 +270,48 @@ def test_cashier_shows_amounts_as_yuan_with_separators(sandbox) -> None:
     page = httpx.get(url, follow_redirects=True).text
     assert 'id="amount">¥1,234.50<' in page
     assert "余额 ¥1.00" in page  # poor@sandbox.com
+
+
+# -- what real Alipay traffic looks like ----------------------------------------------------
+
+
+def test_hyphenated_order_and_refund_numbers_are_accepted(sb, client):
+    number = str(uuid.uuid4())  # 36 characters with '-', as many sites number their orders
+    open_page_pay(client.page_pay(out_trade_no=number, total_amount="2.00", subject="s").url)
+    sb.pay(number)
+    assert client.query(out_trade_no=number).is_paid
+    assert client.refund(
+        out_trade_no=number, refund_amount="1.00", out_request_no="SO-2022-0001-R1"
+    ).fund_change
+    assert client.refund_query(out_trade_no=number, out_request_no="SO-2022-0001-R1").succeeded
+    # the gateway's own rule, without the client's: '-' and '_' pass, other marks do not
+    _, _, node, _ = call(sb, params_for(sb, "alipay.trade.query", {"out_trade_no": "SO-2022_1"}))
+    assert node["sub_code"] == "ACQ.TRADE_NOT_EXIST"
+    _, _, node, _ = call(sb, params_for(sb, "alipay.trade.query", {"out_trade_no": "SO.2022"}))
+    assert node["sub_code"] == "ACQ.INVALID_PARAMETER"
+
+
+def test_response_fields_come_after_code_and_msg_in_alphabetical_order(sb, client):
+    open_page_pay(client.page_pay(out_trade_no="ord1", total_amount="1.00", subject="s").url)
+    sb.pay("ord1")
+    _, _, node, text = call(sb, params_for(sb, "alipay.trade.query", {"out_trade_no": "ord1"}))
+    keys = list(node)
+    assert keys[:2] == ["code", "msg"] and keys[2:] == sorted(keys[2:]) and len(keys) > 8
+    assert text.startswith('{"alipay_trade_query_response":{"code":"10000","msg":"Success",')
+
+
+def test_query_failure_echoes_out_trade_no_with_zero_amounts(sb):
+    _, _, node, text = call(sb, params_for(sb, "alipay.trade.query", {"out_trade_no": "nope-1"}))
+    assert node == {
+        "code": "40004",
+        "msg": "Business Failed",
+        "sub_code": "ACQ.TRADE_NOT_EXIST",
+        "sub_msg": "交易不存在",
+        "buyer_pay_amount": "0.00",
+        "invoice_amount": "0.00",
+        "out_trade_no": "nope-1",
+        "point_amount": "0.00",
+        "receipt_amount": "0.00",
+    }
+    # in that order, as Alipay writes it
+    assert list(json.loads(text)["alipay_trade_query_response"]) == list(node)

@@ -1,4 +1,9 @@
-"""Apps (merchants), sandbox buyers and the sandbox's own Alipay key; first-start set-up."""
+"""Apps (merchants), sandbox buyers and the sandbox's own Alipay key; first-start set-up.
+
+Each app has a public key, a public-key certificate (for certificate mode) and a seller
+balance: payments add to it, refunds take from it, and a refund larger than it is refused with
+``ACQ.SELLER_BALANCE_NOT_ENOUGH``, as Alipay refuses a merchant who withdrew everything.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +16,31 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from zhifu.alipay import Signer, generate_key_pair, load_private_key, load_public_key
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from zhifu.alipay import (
+    KeyFormatError,
+    Signer,
+    cert_sn,
+    generate_key_pair,
+    load_private_key,
+    load_public_key,
+    root_cert_sn,
+)
+from zhifu.alipay.certs import load_certificates
 from zhifu.alipay.keys import public_key_pem
 from zhifu.money import format_amount, from_fen, to_fen
 
+from .certificates import issue_certificate, make_root_bundle
 from .clock import Clock
 from .store import Store
 
 __all__ = [
+    "ALIPAY_PUBLIC_CERT_FILE",
     "ALIPAY_PUBLIC_KEY_FILE",
+    "ALIPAY_ROOT_CERT_FILE",
+    "APP_CERT_FILE",
     "APP_PRIVATE_KEY_FILE",
     "APP_PUBLIC_KEY_FILE",
     "DEFAULT_BUYERS",
@@ -28,11 +49,18 @@ __all__ = [
     "Accounts",
     "App",
     "Buyer",
+    "SandboxKeys",
+    "mask_login",
 ]
 
 APP_PRIVATE_KEY_FILE = "app_private_key.pem"
 APP_PUBLIC_KEY_FILE = "app_public_key.pem"
 ALIPAY_PUBLIC_KEY_FILE = "alipay_public_key.pem"
+# certificate mode: Alipay's names are appCertPublicKey_<appid>.crt, alipayCertPublicKey_RSA2.crt
+# and alipayRootCert.crt
+APP_CERT_FILE = "app_cert.crt"
+ALIPAY_PUBLIC_CERT_FILE = "alipay_public_cert.crt"
+ALIPAY_ROOT_CERT_FILE = "alipay_root_cert.crt"
 SANDBOX_JSON = "sandbox.json"
 BUYER_PASSWORD = "111111"  # noqa: S105 - the Alipay sandbox's traditional test password
 
@@ -44,6 +72,31 @@ DEFAULT_BUYERS: tuple[tuple[str, str, str], ...] = (
 )
 
 _APP_ID = re.compile(r"[0-9A-Za-z]{1,32}")
+
+
+def mask_login(login: str) -> str:
+    """``buy***@sandbox.com``, as Alipay shows ``buyer_logon_id``."""
+    if not login:
+        return ""
+    local, _, domain = login.partition("@")
+    return f"{local[:3]}***@{domain}" if domain else f"{local[:3]}***"
+
+
+@dataclass(frozen=True)
+class SandboxKeys:
+    """Private keys (PEM) a new sandbox starts with instead of generating its own.
+
+    Generating an RSA-2048 key costs about a tenth of a second; a test session generates one
+    set and gives it to every sandbox it starts. Used only when the data dir is new.
+    """
+
+    alipay_private_pem: str
+    app_private_pem: str
+    root_private_pem: str
+
+    @classmethod
+    def generate(cls) -> SandboxKeys:
+        return cls(*(generate_key_pair().private_pem for _ in range(3)))
 
 
 class AccountError(ValueError):
@@ -61,10 +114,26 @@ class App:
     seller_id: str
     merchant_name: str
     app_public_key: str
+    cert_pem: str = ""
+    cert_sn: str = ""
+    balance: Decimal = Decimal("0.00")
+
+    @property
+    def seller_email(self) -> str:
+        """The seller's account, as notifications carry it (``seller_email``)."""
+        return f"seller{self.seller_id[-6:]}@sandbox.com"
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> App:
-        return cls(row["app_id"], row["seller_id"], row["merchant_name"], row["app_public_key"])
+        return cls(
+            row["app_id"],
+            row["seller_id"],
+            row["merchant_name"],
+            row["app_public_key"],
+            row["cert_pem"],
+            row["cert_sn"],
+            from_fen(int(row["balance_fen"])),
+        )
 
 
 @dataclass(frozen=True)
@@ -76,9 +145,7 @@ class Buyer:
 
     @property
     def masked_login(self) -> str:
-        """``buy***@sandbox.com``, as Alipay shows ``buyer_logon_id``."""
-        local, _, domain = self.login.partition("@")
-        return f"{local[:3]}***@{domain}" if domain else f"{local[:3]}***"
+        return mask_login(self.login)
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Buyer:
@@ -92,31 +159,59 @@ def _digits(n: int) -> str:
 class Accounts:
     """Apps, buyers and the sandbox's Alipay key pair."""
 
-    def __init__(self, store: Store, clock: Clock, data_dir: Path) -> None:
+    def __init__(
+        self, store: Store, clock: Clock, data_dir: Path, keys: SandboxKeys | None = None
+    ) -> None:
         self.store = store
         self.clock = clock
         self.data_dir = data_dir
-        self._ensure_initialised()
+        self._ensure_initialised(keys)
         private_pem = store.get_meta("alipay_private_key")
-        assert private_pem is not None
+        root_bundle = store.get_meta("root_certs")
+        alipay_cert = store.get_meta("alipay_cert")
+        assert private_pem is not None and root_bundle is not None and alipay_cert is not None
         key = load_private_key(private_pem)
         self.alipay_public_key_pem = public_key_pem(key)
         self._signers = {"RSA2": Signer(key, "RSA2"), "RSA": Signer(key, "RSA")}
+        self.root_cert_pem = root_bundle
+        self.root_cert_sn = root_cert_sn(root_bundle)
+        self.alipay_cert_pem = alipay_cert
+        self.alipay_cert_sn = cert_sn(alipay_cert)
 
     def signer(self, sign_type: str) -> Signer:
         return self._signers.get(sign_type, self._signers["RSA2"])
 
     # -- set-up ---------------------------------------------------------------------------------
 
-    def _ensure_initialised(self) -> None:
+    def _ensure_initialised(self, keys: SandboxKeys | None) -> None:
         if self.store.get_meta("alipay_private_key") is None:
-            self.store.set_meta("alipay_private_key", generate_key_pair().private_pem)
+            pem = keys.alipay_private_pem if keys else generate_key_pair().private_pem
+            self.store.set_meta("alipay_private_key", pem)
+        if self.store.get_meta("root_private_key") is None:  # also for data dirs made before
+            root_pem = keys.root_private_pem if keys else generate_key_pair().private_pem
+            self.store.set_meta("root_private_key", root_pem)
+            self.store.set_meta("root_certs", make_root_bundle(root_pem))
+            alipay_pem = self.store.get_meta("alipay_private_key")
+            assert alipay_pem is not None
+            alipay_cert = issue_certificate(
+                root_pem,
+                load_private_key(alipay_pem).public_key(),
+                "支付宝(中国)网络技术有限公司 (Zhifu sandbox)",
+                "Zhifu Sandbox",
+            )
+            self.store.set_meta("alipay_cert", alipay_cert)
         if self.store.get_meta("default_app_id") is None:
-            pair = generate_key_pair()
-            app = self.register_app(pair.public_pem, merchant_name="Zhifu 沙箱商户")
+            private = load_private_key(
+                keys.app_private_pem if keys else generate_key_pair().private_pem
+            )
+            public_pem = public_key_pem(private)
+            app = self.register_app(public_pem, merchant_name="Zhifu 沙箱商户")
             self.store.set_meta("default_app_id", app.app_id)
-            self._write_file(APP_PRIVATE_KEY_FILE, pair.private_pem, private=True)
-            self._write_file(APP_PUBLIC_KEY_FILE, pair.public_pem)
+            self._write_file(APP_PRIVATE_KEY_FILE, _pkcs8(private), private=True)
+            self._write_file(APP_PUBLIC_KEY_FILE, public_pem)
+        for app in self.apps():  # apps registered before certificates existed
+            if not app.cert_pem:
+                self.register_app(app.app_public_key, app.app_id)
         with self.store.transaction() as db:
             for login, name, balance in DEFAULT_BUYERS:
                 if db.execute("SELECT 1 FROM buyers WHERE login = ?", (login,)).fetchone():
@@ -138,17 +233,28 @@ class Accounts:
         return path
 
     def write_files(self, gateway_url: str) -> dict[str, object]:
-        """(Re)write alipay_public_key.pem and sandbox.json; return what sandbox.json holds."""
+        """(Re)write the Alipay key, the certificates and sandbox.json; return what
+        sandbox.json holds."""
         self._write_file(ALIPAY_PUBLIC_KEY_FILE, self.alipay_public_key_pem)
+        self._write_file(ALIPAY_PUBLIC_CERT_FILE, self.alipay_cert_pem)
+        self._write_file(ALIPAY_ROOT_CERT_FILE, self.root_cert_pem)
         app = self.default_app()
+        self._write_file(APP_CERT_FILE, app.cert_pem)
         info: dict[str, object] = {
             "app_id": app.app_id,
             "seller_id": app.seller_id,
+            "seller_email": app.seller_email,
             "gateway_url": gateway_url,
             "sign_type": "RSA2",
             "app_private_key_file": str(self.data_dir / APP_PRIVATE_KEY_FILE),
             "app_public_key_file": str(self.data_dir / APP_PUBLIC_KEY_FILE),
             "alipay_public_key_file": str(self.data_dir / ALIPAY_PUBLIC_KEY_FILE),
+            "app_cert_file": str(self.data_dir / APP_CERT_FILE),
+            "alipay_public_cert_file": str(self.data_dir / ALIPAY_PUBLIC_CERT_FILE),
+            "alipay_root_cert_file": str(self.data_dir / ALIPAY_ROOT_CERT_FILE),
+            "app_cert_sn": app.cert_sn,
+            "alipay_cert_sn": self.alipay_cert_sn,
+            "alipay_root_cert_sn": self.root_cert_sn,
             "buyers": [
                 {"login": b.login, "password": BUYER_PASSWORD, "balance": format_amount(b.balance)}
                 for b in self.buyers()
@@ -177,31 +283,76 @@ class Accounts:
     def register_app(
         self, app_public_key: str, app_id: str | None = None, merchant_name: str | None = None
     ) -> App:
-        """Add an app with its public key, or replace the key of an existing app id."""
+        """Add an app, or replace the key of an existing app id.
+
+        ``app_public_key`` is the app's public key (the sandbox then issues its public-key
+        certificate, as Alipay does from a CSR) or its public-key certificate (registered as
+        it is: its SN is the ``app_cert_sn`` certificate-mode requests must carry).
+        """
         try:
-            pem = public_key_pem(load_public_key(app_public_key))
+            key = load_public_key(app_public_key)
         except ValueError as exc:
             raise AccountError("invalid_app_public_key", f"app_public_key: {exc}") from None
+        pem = public_key_pem(key)
         if app_id is not None and not _APP_ID.fullmatch(app_id):
             raise AccountError("invalid_app_id", "app_id: use 1-32 letters or digits")
         with self.store.transaction() as db:
+            row = None
             if app_id is not None:
                 row = db.execute("SELECT * FROM apps WHERE app_id = ?", (app_id,)).fetchone()
-                if row is not None:
-                    db.execute("UPDATE apps SET app_public_key = ? WHERE app_id = ?", (pem, app_id))
-                    return App(app_id, row["seller_id"], row["merchant_name"], pem)
             while app_id is None:
                 candidate = "9021000" + _digits(9)
                 if not db.execute("SELECT 1 FROM apps WHERE app_id = ?", (candidate,)).fetchone():
                     app_id = candidate
-            seller_id = "2088" + _digits(12)
-            name = merchant_name or f"沙箱商户 {app_id[-4:]}"
-            db.execute(
-                "INSERT INTO apps (app_id, seller_id, merchant_name, app_public_key, created_at) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (app_id, seller_id, name, pem, self.clock.now()),
+            name = row["merchant_name"] if row else merchant_name or f"沙箱商户 {app_id[-4:]}"
+            cert_pem = self._app_certificate(app_public_key, key, app_id, name)
+            if row is not None:
+                db.execute(
+                    "UPDATE apps SET app_public_key = ?, cert_pem = ?, cert_sn = ? "
+                    "WHERE app_id = ?",
+                    (pem, cert_pem, cert_sn(cert_pem), app_id),
+                )
+            else:
+                db.execute(
+                    "INSERT INTO apps (app_id, seller_id, merchant_name, app_public_key, "
+                    "cert_pem, cert_sn, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        app_id,
+                        "2088" + _digits(12),
+                        name,
+                        pem,
+                        cert_pem,
+                        cert_sn(cert_pem),
+                        self.clock.now(),
+                    ),
+                )
+        app = self.app(app_id)
+        assert app is not None
+        return app
+
+    def _app_certificate(
+        self, given: str, key: rsa.RSAPublicKey, app_id: str, merchant_name: str
+    ) -> str:
+        if "-----BEGIN CERTIFICATE-----" in given:
+            try:
+                certificate = load_certificates(given)[0]
+            except KeyFormatError as exc:
+                raise AccountError("invalid_app_public_key", f"app_public_key: {exc}") from None
+            return certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
+        root_pem = self.store.get_meta("root_private_key")
+        assert root_pem is not None
+        return issue_certificate(root_pem, key, app_id, merchant_name)
+
+    def set_seller_balance(self, app_id: str, balance: Decimal) -> App:
+        with self.store.transaction() as db:
+            cur = db.execute(
+                "UPDATE apps SET balance_fen = ? WHERE app_id = ?", (to_fen(balance), app_id)
             )
-        return App(app_id, seller_id, name, pem)
+            if cur.rowcount != 1:
+                raise AccountError("unknown_app", f"no app {app_id!r} in this sandbox")
+        app = self.app(app_id)
+        assert app is not None
+        return app
 
     # -- buyers ---------------------------------------------------------------------------------
 
@@ -218,6 +369,15 @@ class Accounts:
             return None
         return Buyer.from_row(row)
 
+    def reset_buyers(self) -> None:
+        """Every default buyer back to its starting balance (other buyers are not touched)."""
+        with self.store.transaction() as db:
+            for login, _, balance in DEFAULT_BUYERS:
+                db.execute(
+                    "UPDATE buyers SET balance_fen = ? WHERE login = ?",
+                    (to_fen(Decimal(balance)), login),
+                )
+
     def set_balance(self, login: str, balance: Decimal) -> Buyer:
         with self.store.transaction() as db:
             cur = db.execute(
@@ -228,3 +388,11 @@ class Accounts:
         buyer = self.buyer(login)
         assert buyer is not None
         return buyer
+
+
+def _pkcs8(key: rsa.RSAPrivateKey) -> str:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode("ascii")

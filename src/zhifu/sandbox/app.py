@@ -16,11 +16,15 @@ from werkzeug.wrappers import Request, Response
 
 from . import control_api
 from .accounts import (
+    ALIPAY_PUBLIC_CERT_FILE,
     ALIPAY_PUBLIC_KEY_FILE,
+    ALIPAY_ROOT_CERT_FILE,
+    APP_CERT_FILE,
     APP_PRIVATE_KEY_FILE,
     APP_PUBLIC_KEY_FILE,
     SANDBOX_JSON,
     Accounts,
+    SandboxKeys,
 )
 from .cashier import handle_cashier
 from .clock import Clock
@@ -52,6 +56,8 @@ def _rules() -> list[Rule]:
         Rule("/sandbox/", endpoint="dashboard"),
         Rule("/sandbox/api/info", endpoint="info"),
         Rule("/sandbox/api/apps", endpoint="apps", methods=["GET", "POST"]),
+        Rule("/sandbox/api/apps/<app_id>/balance", endpoint="seller_balance", methods=["POST"]),
+        Rule("/sandbox/api/reset", endpoint="reset", methods=["POST"]),
         Rule("/sandbox/api/trades", endpoint="trades"),
         Rule("/sandbox/api/trades/<app_id>/<out_trade_no>", endpoint="trade"),
         Rule("/sandbox/api/trades/<app_id>/<out_trade_no>/pay", endpoint="pay", methods=["POST"]),
@@ -78,6 +84,7 @@ class Sandbox:
         time_scale: float = 1.0,
         *,
         timestamp_skew: float = DEFAULT_TIMESTAMP_SKEW,
+        keys: SandboxKeys | None = None,
     ) -> None:
         if (
             isinstance(timestamp_skew, bool)
@@ -94,7 +101,7 @@ class Sandbox:
         self.store = Store(self.data_dir)
         offset = float(self.store.get_meta("clock_offset") or 0.0)
         self.clock = Clock(time_scale, offset)
-        self.accounts = Accounts(self.store, self.clock, self.data_dir)
+        self.accounts = Accounts(self.store, self.clock, self.data_dir, keys)
         self.faults = Faults(self.store)
         self.notifier = Notifier(self.store, self.clock, self.accounts, self.faults)
         self.trades = Trades(self.store, self.clock, self.accounts, self.notifier.enqueue)
@@ -123,6 +130,30 @@ class Sandbox:
             self.notifier.run_due()
         self.notifier.wake()
 
+    def set_clock(self, when: float | None) -> None:
+        """Put the clock at ``when`` (epoch seconds; may be in the past), or back to real time
+        if None. Trades already closed stay closed; pending retries keep their due times."""
+        if when is None:
+            self.clock.reset()
+        else:
+            self.clock.set(when)
+        self.store.set_meta("clock_offset", repr(self.clock.offset()))
+        self.trades.expire_due()
+        self.notifier.wake()
+
+    def reset(self) -> None:
+        """Forget every trade, cashier session, refund and notification; faults, notification
+        triggers, the clock, seller balances and the default buyers' balances back to their
+        defaults. Apps, keys and certificates stay, so configured sites keep working."""
+        self.notifier.abandon()  # and wait for deliveries in flight
+        with self.store.transaction() as db:
+            for table in ("attempts", "notifications", "refunds", "trades", "sessions"):
+                db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+            db.execute("UPDATE apps SET balance_fen = 0")
+            db.execute("DELETE FROM meta WHERE key IN ('faults', 'notify_triggers')")
+        self.accounts.reset_buyers()
+        self.set_clock(None)
+
     # -- URLs -----------------------------------------------------------------------------------
 
     @staticmethod
@@ -140,6 +171,9 @@ class Sandbox:
             "app_private_key": str(self.data_dir / APP_PRIVATE_KEY_FILE),
             "app_public_key": str(self.data_dir / APP_PUBLIC_KEY_FILE),
             "alipay_public_key": str(self.data_dir / ALIPAY_PUBLIC_KEY_FILE),
+            "app_cert": str(self.data_dir / APP_CERT_FILE),
+            "alipay_public_cert": str(self.data_dir / ALIPAY_PUBLIC_CERT_FILE),
+            "alipay_root_cert": str(self.data_dir / ALIPAY_ROOT_CERT_FILE),
             "sandbox_json": str(self.data_dir / SANDBOX_JSON),
         }
 
@@ -179,6 +213,10 @@ class Sandbox:
             "dashboard": lambda request: handle_dashboard(self, request),
             "info": lambda request: control_api.info(self, request),
             "apps": lambda request: control_api.apps(self, request),
+            "seller_balance": lambda request, app_id: control_api.seller_balance(
+                self, request, app_id
+            ),
+            "reset": lambda request: control_api.reset(self, request),
             "trades": lambda request: control_api.trades(self, request),
             "trade": lambda request, **kw: control_api.trade(self, request, **kw),
             "pay": lambda request, **kw: control_api.pay(self, request, **kw),

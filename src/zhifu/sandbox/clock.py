@@ -2,7 +2,9 @@
 
 Every delay in the sandbox (notification retries, trade timeouts) is measured on this clock, so
 ``--time-scale 1000`` turns Alipay's 4-minute first retry into 0.24 real seconds, and
-``POST /sandbox/api/clock {"advance_seconds": 86400}`` makes a day pass at once.
+``POST /sandbox/api/clock {"advance_seconds": 86400}`` makes a day pass at once;
+``{"reset": true}`` brings it back to real time (a sped-up clock runs ahead: a long test run
+would otherwise leave a sandbox whose new trades expire at once).
 Times are epoch seconds (floats); :func:`fmt` renders them as Alipay does, in Beijing time.
 """
 
@@ -13,7 +15,7 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 
-__all__ = ["BEIJING", "TIMESTAMP_FORMAT", "Clock", "fmt", "parse_beijing"]
+__all__ = ["BEIJING", "TIMESTAMP_FORMAT", "Clock", "fmt", "fmt_ms", "parse_beijing"]
 
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -22,6 +24,11 @@ TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
 def fmt(ts: float) -> str:
     """``yyyy-MM-dd HH:mm:ss`` in Beijing time, as every Alipay timestamp."""
     return datetime.fromtimestamp(ts, BEIJING).strftime(TIMESTAMP_FORMAT)
+
+
+def fmt_ms(ts: float) -> str:
+    """``yyyy-MM-dd HH:mm:ss.SSS``: the form of ``gmt_refund`` in refund notifications."""
+    return datetime.fromtimestamp(ts, BEIJING).strftime(TIMESTAMP_FORMAT + ".%f")[:-3]
 
 
 def parse_beijing(text: str, formats: tuple[str, ...] = (TIMESTAMP_FORMAT,)) -> float | None:
@@ -58,6 +65,17 @@ class Clock:
         with self._lock:
             self._sandbox_start += seconds
         return self.now()
+
+    def set(self, when: float) -> float:
+        """Put the clock at ``when`` (epoch seconds), earlier or later; it runs on from there."""
+        with self._lock:
+            self._real_start = time.time()
+            self._sandbox_start = when
+        return self.now()
+
+    def reset(self) -> float:
+        """Back to real time (offset 0), at the same scale."""
+        return self.set(time.time())
 
     def offset(self) -> float:
         """Sandbox time minus real time, to persist across restarts."""

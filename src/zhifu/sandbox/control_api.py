@@ -14,9 +14,9 @@ from werkzeug.wrappers import Request, Response
 
 from zhifu.money import AmountError, format_amount, parse_money
 
-from .accounts import BUYER_PASSWORD, DEFAULT_BUYERS, AccountError
+from .accounts import BUYER_PASSWORD, DEFAULT_BUYERS, AccountError, App
 from .cashier import pay_trade
-from .clock import fmt
+from .clock import fmt, parse_beijing
 from .faults import FaultError
 from .notifier import TriggerError
 from .trades import PayError, Trade, TradeError
@@ -98,20 +98,37 @@ def trade_json(sandbox: Sandbox, trade: Trade) -> dict[str, Any]:
     }
 
 
+def app_json(app: App) -> dict[str, Any]:
+    return {
+        "app_id": app.app_id,
+        "seller_id": app.seller_id,
+        "seller_email": app.seller_email,
+        "merchant_name": app.merchant_name,
+        "app_public_key": app.app_public_key,
+        "app_cert": app.cert_pem,
+        "app_cert_sn": app.cert_sn,
+        "seller_balance": format_amount(app.balance),
+    }
+
+
 def info(sandbox: Sandbox, request: Request) -> Response:
     app = sandbox.accounts.default_app()
+    accounts = sandbox.accounts
     return json_response(
         {
             "gateway_url": sandbox.gateway_url(request),
-            "alipay_public_key": sandbox.accounts.alipay_public_key_pem,
+            "alipay_public_key": accounts.alipay_public_key_pem,
             "app_id": app.app_id,
             "seller_id": app.seller_id,
+            "seller_email": app.seller_email,
             "sign_type": "RSA2",
-            "default_app": {
-                "app_id": app.app_id,
-                "seller_id": app.seller_id,
-                "merchant_name": app.merchant_name,
-                "app_public_key": app.app_public_key,
+            "default_app": app_json(app),
+            "certificates": {
+                "app_cert_sn": app.cert_sn,
+                "alipay_cert_sn": accounts.alipay_cert_sn,
+                "alipay_root_cert_sn": accounts.root_cert_sn,
+                "alipay_public_cert": accounts.alipay_cert_pem,
+                "alipay_root_cert": accounts.root_cert_pem,
             },
             "data_dir": str(sandbox.data_dir),
             "key_files": sandbox.key_files(),
@@ -134,13 +151,7 @@ def info(sandbox: Sandbox, request: Request) -> Response:
 
 def apps(sandbox: Sandbox, request: Request) -> Response:
     if request.method == "GET":
-        return json_response(
-            {
-                "apps": [
-                    {"app_id": a.app_id, "seller_id": a.seller_id} for a in sandbox.accounts.apps()
-                ]
-            }
-        )
+        return json_response({"apps": [app_json(a) for a in sandbox.accounts.apps()]})
     data = read_json(request, allow_empty=False)
     unknown = set(data) - {"app_public_key", "app_id", "merchant_name"}
     if unknown:
@@ -156,7 +167,30 @@ def apps(sandbox: Sandbox, request: Request) -> Response:
         )
     except AccountError as exc:
         raise ApiError(400, exc.code, exc.message) from None
-    return json_response({"app_id": app.app_id, "seller_id": app.seller_id}, 201)
+    return json_response(app_json(app), 201)
+
+
+def seller_balance(sandbox: Sandbox, request: Request, app_id: str) -> Response:
+    """Set what a merchant holds: refunds above it fail with ACQ.SELLER_BALANCE_NOT_ENOUGH."""
+    data = read_json(request, allow_empty=False)
+    if set(data) != {"balance"}:
+        raise ApiError(400, "invalid_field", 'expected {"balance": "123.45"}')
+    try:
+        balance = parse_money(data["balance"], field="balance")
+    except AmountError as exc:
+        raise ApiError(400, "invalid_field", str(exc)) from None
+    try:
+        app = sandbox.accounts.set_seller_balance(app_id, balance)
+    except AccountError as exc:
+        raise ApiError(404, exc.code, exc.message) from None
+    return json_response(app_json(app))
+
+
+def reset(sandbox: Sandbox, request: Request) -> Response:
+    if read_json(request):
+        raise ApiError(400, "invalid_field", "reset takes no fields; send {} or nothing")
+    sandbox.reset()
+    return json_response({"reset": True, "now": fmt(sandbox.clock.now())})
 
 
 def pay(sandbox: Sandbox, request: Request, app_id: str, out_trade_no: str) -> Response:
@@ -238,24 +272,48 @@ def faults(sandbox: Sandbox, request: Request) -> Response:
 def clock(sandbox: Sandbox, request: Request) -> Response:
     if request.method == "POST":
         data = read_json(request, allow_empty=False)
-        unknown = set(data) - {"advance_seconds", "deliver"}
+        unknown = set(data) - {"advance_seconds", "deliver", "reset", "now"}
         if unknown:
             raise ApiError(400, "invalid_field", f"unknown field(s): {', '.join(sorted(unknown))}")
-        seconds = data.get("advance_seconds")
-        if (
-            isinstance(seconds, bool)
-            or not isinstance(seconds, int | float)
-            or not math.isfinite(seconds)
-            or seconds < 0
-            or seconds > 10 * 365 * 86400
-        ):
+        moves = {"advance_seconds", "reset", "now"} & set(data)
+        if len(moves) != 1:
             raise ApiError(
-                400, "invalid_field", "advance_seconds: expected a number of seconds >= 0"
+                400,
+                "invalid_field",
+                'give exactly one of "advance_seconds", "reset": true or "now": '
+                '"yyyy-MM-dd HH:mm:ss"',
             )
-        deliver = data.get("deliver", True)
-        if not isinstance(deliver, bool):
-            raise ApiError(400, "invalid_field", "deliver: expected true or false")
-        sandbox.advance_clock(float(seconds), deliver=deliver)
+        if "reset" in data:
+            if data["reset"] is not True:
+                raise ApiError(400, "invalid_field", "reset: expected true")
+            sandbox.set_clock(None)
+        elif "now" in data:
+            text = data["now"]
+            when = parse_beijing(text) if isinstance(text, str) else None
+            if when is None:
+                raise ApiError(
+                    400, "invalid_field", "now: expected a Beijing time 'yyyy-MM-dd HH:mm:ss'"
+                )
+            sandbox.set_clock(when)
+        else:
+            seconds = data["advance_seconds"]
+            if (
+                isinstance(seconds, bool)
+                or not isinstance(seconds, int | float)
+                or not math.isfinite(seconds)
+                or seconds < 0
+                or seconds > 10 * 365 * 86400
+            ):
+                raise ApiError(
+                    400,
+                    "invalid_field",
+                    'advance_seconds: expected a number of seconds >= 0 (to go back, use "now" '
+                    'or "reset")',
+                )
+            deliver = data.get("deliver", True)
+            if not isinstance(deliver, bool):
+                raise ApiError(400, "invalid_field", "deliver: expected true or false")
+            sandbox.advance_clock(float(seconds), deliver=deliver)
     now = sandbox.clock.now()
     return json_response({"now": fmt(now), "timestamp": now, "time_scale": sandbox.clock.scale})
 

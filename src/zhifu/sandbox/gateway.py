@@ -5,7 +5,10 @@ query string and a form body and decoded per ``charset``; required parameters (4
 ``isv.missing-*``); app id (``isv.invalid-app-id``, the one unsigned answer), method, format,
 version, sign type, timestamp (strict ``yyyy-MM-dd HH:mm:ss``) and the signature over every
 received parameter except ``sign``, empties dropped, sorted, ``biz_content`` exactly as received.
-Answers are ``{"<method>_response":{...},"sign":"..."}`` signed over the exact bytes emitted.
+In certificate mode (the request carries ``app_cert_sn``/``alipay_root_cert_sn``) the SNs must
+be those of the app's registered certificate and the sandbox's root bundle.
+Answers are ``{"<method>_response":{...},"sign":"..."}`` signed over the exact bytes emitted,
+with ``"alipay_cert_sn"`` before ``"sign"`` in certificate mode.
 """
 
 from __future__ import annotations
@@ -24,9 +27,10 @@ from werkzeug.wrappers import Request, Response
 from zhifu.alipay import Verifier, request_content
 from zhifu.money import format_amount
 
+from .accounts import App, mask_login
 from .clock import fmt, parse_beijing
 from .messages import codec
-from .trades import PAGE_METHODS, TradeError, parse_trade_request
+from .trades import PAGE_METHODS, TradeError, out_no, parse_trade_request
 from .web import render
 
 if TYPE_CHECKING:
@@ -125,6 +129,7 @@ def envelope(
     charset: str,
     signed: bool,
     corrupt: bool = False,
+    cert_mode: bool = False,
 ) -> bytes:
     raw_node = json.dumps(node, ensure_ascii=False, separators=(",", ":"))
     encoding = codec(charset)
@@ -133,6 +138,8 @@ def envelope(
         sign = sandbox.accounts.signer(sign_type).sign(raw_node.encode(encoding, "replace"))
         if corrupt:
             sign = ("B" if sign[0] == "A" else "A") + sign[1:]
+        if cert_mode:  # the SN of the certificate whose key signed, between node and sign
+            body += ',"alipay_cert_sn":"' + sandbox.accounts.alipay_cert_sn + '"'
         body += ',"sign":"' + sign + '"'
     return (body + "}").encode(encoding, "replace")
 
@@ -140,11 +147,13 @@ def envelope(
 def _node(
     code: str, fields: dict[str, Any] | None = None, sub_code: str = "", sub_msg: str = ""
 ) -> dict[str, Any]:
+    """code and msg (and sub_code, sub_msg) first, then the fields in alphabetical order, as
+    Alipay writes its responses; empty values are left out."""
     node: dict[str, Any] = {"code": code, "msg": MSG.get(code, "Business Failed")}
     if sub_code:
         node["sub_code"] = sub_code
         node["sub_msg"] = sub_msg
-    for key, value in (fields or {}).items():
+    for key, value in sorted((fields or {}).items()):
         if value not in (None, ""):
             node[key] = value
     return node
@@ -157,11 +166,14 @@ def handle_gateway(sandbox: Sandbox, request: Request) -> Response:
     method = ""
     charset = "utf-8"
     sign_type = "RSA2"
+    cert_mode = False
+    biz: dict[str, Any] = {}
     try:
         params, charset = parse_params(request)
         method = params.get("method", "")
         if params.get("sign_type") in ("RSA", "RSA2"):
             sign_type = params["sign_type"]
+        cert_mode = bool(params.get("app_cert_sn") or params.get("alipay_root_cert_sn"))
         app_id = _check_common(sandbox, params)
         biz = _biz_content(params)
         if sandbox.faults.take("gateway_errors", method):
@@ -171,19 +183,27 @@ def handle_gateway(sandbox: Sandbox, request: Request) -> Response:
         else:
             handler = SERVER_METHODS[method]
             node = _node("10000", handler(sandbox, request, app_id, params, biz))
-            response = _json(sandbox, method, node, sign_type, charset, True)
+            response = _json(sandbox, method, node, sign_type, charset, True, cert_mode)
     except GatewayError as exc:
-        response = _failure(sandbox, method, exc, sign_type, charset)
+        response = _failure(sandbox, method, exc, sign_type, charset, cert_mode)
     except TradeError as exc:
-        failure = GatewayError("40004", exc.sub_code, exc.sub_msg, extra=FAILURE_FIELDS.get(method))
-        response = _failure(sandbox, method, failure, sign_type, charset)
+        failure = GatewayError(
+            "40004", exc.sub_code, exc.sub_msg, extra=_failure_fields(method, biz)
+        )
+        response = _failure(sandbox, method, failure, sign_type, charset, cert_mode)
     if method and sandbox.faults.take("gateway_timeouts", method):
         time.sleep(float(sandbox.faults.value("gateway_timeout_seconds")))
     return response
 
 
 def _json(
-    sandbox: Sandbox, method: str, node: dict[str, Any], sign_type: str, charset: str, signed: bool
+    sandbox: Sandbox,
+    method: str,
+    node: dict[str, Any],
+    sign_type: str,
+    charset: str,
+    signed: bool,
+    cert_mode: bool = False,
 ) -> Response:
     known = method in SERVER_METHODS or method in PAGE_METHODS
     node_name = method.replace(".", "_") + "_response" if known else "error_response"
@@ -196,17 +216,23 @@ def _json(
         charset=charset,
         signed=signed,
         corrupt=corrupt,
+        cert_mode=cert_mode,
     )
     return Response(body, status=200, content_type=f"application/json;charset={charset}")
 
 
 def _failure(
-    sandbox: Sandbox, method: str, exc: GatewayError, sign_type: str, charset: str
+    sandbox: Sandbox,
+    method: str,
+    exc: GatewayError,
+    sign_type: str,
+    charset: str,
+    cert_mode: bool = False,
 ) -> Response:
     node = _node(exc.code, exc.extra, exc.sub_code, exc.sub_msg)
     if method in PAGE_METHODS:
         return render("error.html", status=200, node=node, method=method)
-    return _json(sandbox, method, node, sign_type, charset, exc.signed)
+    return _json(sandbox, method, node, sign_type, charset, exc.signed, cert_mode)
 
 
 def _check_common(sandbox: Sandbox, params: dict[str, str]) -> str:
@@ -214,7 +240,7 @@ def _check_common(sandbox: Sandbox, params: dict[str, str]) -> str:
     app_id = params.get("app_id", "")
     method = params.get("method", "")
     if not app_id:
-        raise GatewayError("40001", "isv.missing-app-id", "缺少AppID参数")
+        raise GatewayError("40001", "isv.missing-app-id", "缺少appId参数")
     if not method:
         raise GatewayError("40001", "isv.missing-method", "缺少方法名参数")
     app = sandbox.accounts.app(app_id)
@@ -246,8 +272,21 @@ def _check_common(sandbox: Sandbox, params: dict[str, str]) -> str:
             "非法的时间戳参数 (use yyyy-MM-dd HH:mm:ss, Beijing time)",
         )
     _check_skew(sandbox.timestamp_skew, params["timestamp"], sent)
+    if params.get("app_cert_sn") or params.get("alipay_root_cert_sn"):
+        _check_certificates(sandbox, app, params)
     _check_signature(app.app_public_key, params)
     return app_id
+
+
+def _check_certificates(sandbox: Sandbox, app: App, params: dict[str, str]) -> None:
+    """Certificate mode: the SNs must name the app's registered certificate and the sandbox's
+    root bundle. Checked before the signature, which Alipay verifies with the key inside the
+    certificate the SN names. (The reference has no codes for this; these are the ones Alipay
+    answered in reports: alipay-sdk-nodejs-all#56, yansongda/pay#491.)"""
+    if params.get("app_cert_sn", "") != app.cert_sn:
+        raise GatewayError("40002", "isv.app-cert-not-exist", "应用公钥证书不存在")
+    if params.get("alipay_root_cert_sn", "") != sandbox.accounts.root_cert_sn:
+        raise GatewayError("40002", "isv.invalid-alipay-root-cert-sn", "无效支付宝根证书序列号")
 
 
 def _check_skew(window: float, text: str, sent: float) -> None:
@@ -297,7 +336,7 @@ def _check_signature(public_key: str, params: dict[str, str]) -> None:
         "40002",
         "isv.invalid-signature",
         "验签出错，建议检查签名字符串或签名私钥与应用公钥是否匹配，网关生成的验签字符串为："
-        + content.replace("&", "&amp;"),
+        + content.replace("&", "&amp;").replace('"', "&quot;"),  # HTML-escaped, as Alipay's
     )
 
 
@@ -339,6 +378,8 @@ def _page_pay(
 
 Handler = Callable[["Sandbox", Request, str, dict[str, str], dict[str, Any]], dict[str, Any]]
 
+# What Alipay adds to a business failure of these methods: zero amounts, and the out_trade_no
+# of the request.
 FAILURE_FIELDS: dict[str, dict[str, str]] = {
     "alipay.trade.query": {
         "buyer_pay_amount": "0.00",
@@ -348,6 +389,21 @@ FAILURE_FIELDS: dict[str, dict[str, str]] = {
     },
     "alipay.trade.refund": {"refund_fee": "0.00", "send_back_fee": "0.00"},
 }
+
+
+def _failure_fields(method: str, biz: dict[str, Any]) -> dict[str, str] | None:
+    if method not in FAILURE_FIELDS:
+        return None
+    fields = dict(FAILURE_FIELDS[method])
+    if isinstance(biz.get("out_trade_no"), str):
+        fields["out_trade_no"] = biz["out_trade_no"]
+    return fields
+
+
+def _options(biz: dict[str, Any]) -> list[str]:
+    """``query_options``: a list of field names asking for more of the answer."""
+    options = biz.get("query_options")
+    return [o for o in options if isinstance(o, str)] if isinstance(options, list) else []
 
 
 def _precreate(
@@ -374,7 +430,7 @@ def _query(
     fields: dict[str, Any] = {
         "trade_no": trade.trade_no,
         "out_trade_no": trade.out_trade_no,
-        "buyer_logon_id": _mask(trade.buyer_login),
+        "buyer_logon_id": mask_login(trade.buyer_login),
         "trade_status": trade.status,
         "total_amount": total,
         "buyer_pay_amount": paid_amount,
@@ -385,19 +441,11 @@ def _query(
         "buyer_user_id": trade.buyer_id,
         "buyer_user_type": "PRIVATE" if paid else None,
     }
-    options = biz.get("query_options")
-    if paid and isinstance(options, list) and "fund_bill_list" in options:
+    if paid and "fund_bill_list" in _options(biz):
         fields["fund_bill_list"] = [
             {"fund_channel": "ALIPAYACCOUNT", "amount": total, "real_amount": total}
         ]
     return fields
-
-
-def _mask(login: str) -> str:
-    if not login:
-        return ""
-    local, _, domain = login.partition("@")
-    return f"{local[:3]}***@{domain}" if domain else f"{local[:3]}***"
 
 
 def _close(
@@ -427,7 +475,7 @@ def _refund(
     return {
         "trade_no": trade.trade_no,
         "out_trade_no": trade.out_trade_no,
-        "buyer_logon_id": _mask(trade.buyer_login),
+        "buyer_logon_id": mask_login(trade.buyer_login),
         "fund_change": "Y" if fund_change else "N",
         "refund_fee": format_amount(trade.refunded),
         "gmt_refund_pay": fmt(refund.created_at),
@@ -439,25 +487,30 @@ def _refund(
 def _refund_query(
     sandbox: Sandbox, request: Request, app_id: str, params: dict[str, str], biz: dict[str, Any]
 ) -> dict[str, Any]:
-    from .trades import out_no
-
     request_no = out_no(biz, "out_request_no")
     with sandbox.store.transaction() as db:
         trade = sandbox.trades.find(db, app_id, biz)
     refund = sandbox.trades.refund_row(trade.id, request_no)
-    fields: dict[str, Any] = {"trade_no": trade.trade_no, "out_trade_no": trade.out_trade_no}
-    if refund is not None:
-        fields.update(
-            {
-                "out_request_no": refund.out_request_no,
-                "refund_amount": format_amount(refund.amount),
-                "total_amount": format_amount(trade.total),
-                "refund_reason": refund.reason or None,
-                "refund_status": "REFUND_SUCCESS",
-                "gmt_refund_pay": fmt(refund.created_at),
-                "send_back_fee": format_amount(refund.amount),
-            }
-        )
+    if refund is None:
+        return {}  # Alipay: 10000 and no refund data at all for a refund that never happened
+    refunded = format_amount(refund.amount)
+    fields: dict[str, Any] = {
+        "trade_no": trade.trade_no,
+        "out_trade_no": trade.out_trade_no,
+        "out_request_no": refund.out_request_no,
+        "refund_amount": refunded,
+        "total_amount": format_amount(trade.total),
+        "refund_reason": refund.reason or None,
+        "refund_status": "REFUND_SUCCESS",
+    }
+    options = _options(biz)
+    if "gmt_refund_pay" in options:
+        fields["gmt_refund_pay"] = fmt(refund.created_at)
+    if "refund_detail_item_list" in options:  # which also brings send_back_fee
+        fields["refund_detail_item_list"] = [
+            {"amount": refunded, "fund_channel": "ALIPAYACCOUNT", "real_amount": refunded}
+        ]
+        fields["send_back_fee"] = refunded
     return fields
 
 

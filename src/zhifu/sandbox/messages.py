@@ -8,17 +8,19 @@ python-alipay-sdk, do not drop empties when verifying).
 from __future__ import annotations
 
 import json
+import secrets
+from datetime import datetime
 from decimal import Decimal
 from urllib.parse import urlencode
 
 from zhifu.alipay import Signer
 from zhifu.money import format_amount
 
-from .accounts import App
-from .clock import fmt
+from .accounts import App, mask_login
+from .clock import BEIJING, fmt, fmt_ms
 from .trades import Trade
 
-__all__ = ["codec", "notification_form", "return_params", "return_url"]
+__all__ = ["codec", "new_notify_id", "notification_form", "return_params", "return_url"]
 
 RETURN_METHODS = {
     "alipay.trade.page.pay": "alipay.trade.page.pay.return",
@@ -76,7 +78,12 @@ def notification_form(
     refund_fee: Decimal | None = None,
     refunded_at: float | None = None,
 ) -> dict[str, str]:
-    """The signed form of one ``trade_status_sync`` notification (reference section 3.2)."""
+    """The signed form of one ``trade_status_sync`` notification (reference section 3.2).
+
+    A refund notification (``refund_fee`` given) carries ``refund_fee``, ``out_biz_no`` and
+    ``gmt_refund`` with milliseconds, and none of the payment's amounts (``receipt_amount``,
+    ``invoice_amount``, ``buyer_pay_amount``, ``point_amount``, ``fund_bill_list``), as Alipay's.
+    """
     total = format_amount(trade.total)
     form = {
         "notify_time": fmt(now),
@@ -95,13 +102,21 @@ def notification_form(
         "body": trade.body,
         "passback_params": trade.passback_params,
         "seller_id": app.seller_id,
+        "seller_email": app.seller_email,
         "gmt_create": fmt(trade.created_at),
     }
     if trade.paid_at is not None:
+        form["buyer_id"] = trade.buyer_id
+        form["buyer_logon_id"] = mask_login(trade.buyer_login)
+        form["gmt_payment"] = fmt(trade.paid_at)
+    if refund_fee is not None:
+        form["refund_fee"] = format_amount(refund_fee)
+        form["out_biz_no"] = out_biz_no
+        if refunded_at is not None:
+            form["gmt_refund"] = fmt_ms(refunded_at)
+    elif trade.paid_at is not None:
         form.update(
             {
-                "buyer_id": trade.buyer_id,
-                "gmt_payment": fmt(trade.paid_at),
                 "receipt_amount": total,
                 "invoice_amount": total,
                 "buyer_pay_amount": total,
@@ -111,13 +126,15 @@ def notification_form(
                 ),
             }
         )
-    if refund_fee is not None:
-        form["refund_fee"] = format_amount(refund_fee)
-        form["out_biz_no"] = out_biz_no
-        if refunded_at is not None:
-            form["gmt_refund"] = fmt(refunded_at)
     if trade_status == "TRADE_CLOSED" and trade.closed_at is not None:
         form["gmt_close"] = fmt(trade.closed_at)
     if trade_status == "TRADE_FINISHED" and trade.finished_at is not None:
         form["gmt_close"] = fmt(trade.finished_at)
     return _signed(form, signer, trade.charset)
+
+
+def new_notify_id(now: float) -> str:
+    """34 digits beginning with the Beijing date (``yyyyMMdd00222...``), the shape of Alipay's
+    notify ids (not hex)."""
+    stamp = datetime.fromtimestamp(now, BEIJING).strftime("%Y%m%d")
+    return stamp + "00222" + "".join(secrets.choice("0123456789") for _ in range(21))

@@ -10,7 +10,6 @@ exactly ``success``. Pending retries survive a restart because they live in SQLi
 from __future__ import annotations
 
 import json
-import secrets
 import sqlite3
 import sys
 import threading
@@ -26,7 +25,7 @@ import httpx
 from .accounts import Accounts
 from .clock import Clock, fmt
 from .faults import Faults
-from .messages import codec, notification_form
+from .messages import codec, new_notify_id, notification_form
 from .store import Store
 from .trades import Trade
 
@@ -114,7 +113,7 @@ class Notifier:
         if app is None:
             return
         now = self.clock.now()
-        notify_id = secrets.token_hex(17)
+        notify_id = new_notify_id(now)
         refund_fee = extra.get("refund_fee")
         form = notification_form(
             trade,

@@ -17,7 +17,7 @@ from werkzeug.serving import (
     select_address_family,
 )
 
-from .accounts import BUYER_PASSWORD
+from .accounts import BUYER_PASSWORD, SandboxKeys
 from .app import DEFAULT_TIMESTAMP_SKEW, Sandbox
 
 __all__ = ["RunningSandbox", "SandboxStartError", "serve", "start"]
@@ -90,6 +90,7 @@ def start(
     *,
     timestamp_skew: float = DEFAULT_TIMESTAMP_SKEW,
     log_requests: bool = False,
+    keys: SandboxKeys | None = None,
 ) -> RunningSandbox:
     """Open (or create) the sandbox in ``data_dir`` and serve it; ``port=0`` picks a free port."""
     try:
@@ -99,7 +100,7 @@ def start(
         raise SandboxStartError(f"cannot listen on {host}:{port}: {reason}") from None
     try:
         try:
-            sandbox = Sandbox(Path(data_dir), time_scale, timestamp_skew=timestamp_skew)
+            sandbox = Sandbox(Path(data_dir), time_scale, timestamp_skew=timestamp_skew, keys=keys)
         except (OSError, sqlite3.Error) as exc:
             raise SandboxStartError(f"cannot use data dir {data_dir}: {exc}") from None
         except ValueError as exc:

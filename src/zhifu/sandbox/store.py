@@ -28,7 +28,10 @@ CREATE TABLE IF NOT EXISTS apps (
     seller_id TEXT NOT NULL,
     merchant_name TEXT NOT NULL,
     app_public_key TEXT NOT NULL,
-    created_at REAL NOT NULL
+    created_at REAL NOT NULL,
+    cert_pem TEXT NOT NULL DEFAULT '',
+    cert_sn TEXT NOT NULL DEFAULT '',
+    balance_fen INTEGER NOT NULL DEFAULT 0 CHECK (balance_fen >= 0)
 );
 CREATE TABLE IF NOT EXISTS buyers (
     login TEXT PRIMARY KEY,
@@ -134,6 +137,24 @@ class Store:
         self._conn.execute("PRAGMA foreign_keys=ON")
         self._conn.executescript(SCHEMA)
         self._depth = 0
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Columns added since the first release, for data dirs made before them."""
+        columns = {row["name"] for row in self._conn.execute("PRAGMA table_info(apps)")}
+        if "cert_pem" not in columns:
+            self._conn.execute("ALTER TABLE apps ADD COLUMN cert_pem TEXT NOT NULL DEFAULT ''")
+            self._conn.execute("ALTER TABLE apps ADD COLUMN cert_sn TEXT NOT NULL DEFAULT ''")
+        if "balance_fen" not in columns:
+            self._conn.execute(
+                "ALTER TABLE apps ADD COLUMN balance_fen INTEGER NOT NULL DEFAULT 0 "
+                "CHECK (balance_fen >= 0)"
+            )
+            # what the sellers have received so far, less what they refunded
+            self._conn.execute(
+                "UPDATE apps SET balance_fen = (SELECT COALESCE(SUM(total_fen - refunded_fen), 0) "
+                "FROM trades WHERE trades.app_id = apps.app_id AND paid_at IS NOT NULL)"
+            )
 
     def close(self) -> None:
         with self._lock:

@@ -8,6 +8,9 @@ with SandboxServer(tmp_path, time_scale=1000.0) as sb:
     httpx.get(url)                      # the browser reaching the gateway
     return_url = sb.pay(sb.default_app.app_id, "o1")
     sb.wait_for_notifications("o1")     # every delivery attempt, as dicts
+
+A test session that starts many sandboxes generates their keys once and passes them on:
+``keys = SandboxKeys.generate()`` then ``SandboxServer(keys=keys)``.
 """
 
 from __future__ import annotations
@@ -24,10 +27,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from zhifu.alipay import AlipayClient, load_private_key, load_public_key
 
+from .accounts import SandboxKeys
 from .app import DEFAULT_TIMESTAMP_SKEW
 from .server import RunningSandbox, start
 
-__all__ = ["SandboxApp", "SandboxError", "SandboxServer"]
+__all__ = ["SandboxApp", "SandboxError", "SandboxKeys", "SandboxServer"]
 
 
 class SandboxError(Exception):
@@ -49,6 +53,10 @@ class SandboxApp:
     app_private_key_pem: str
     app_public_key_pem: str
     alipay_public_key_pem: str
+    # certificate mode (公钥证书模式): what Alipay's console hands out
+    app_cert_pem: str = ""
+    alipay_public_cert_pem: str = ""
+    alipay_root_cert_pem: str = ""
 
     def __getitem__(self, key: str) -> str:
         value: str = getattr(self, key)
@@ -61,7 +69,8 @@ class SandboxServer:
     ``data_dir`` defaults to a temporary directory removed on stop. ``time_scale`` speeds up
     the sandbox clock (1000: the 4-minute first retry comes after 0.24 s). ``timestamp_skew``
     is how far (seconds) a request's timestamp may be from Beijing wall-clock time; 0 turns
-    the check off.
+    the check off. ``keys`` (a :class:`SandboxKeys`) are used instead of generated ones when
+    the data dir is new.
     """
 
     def __init__(
@@ -72,6 +81,7 @@ class SandboxServer:
         host: str = "127.0.0.1",
         port: int = 0,
         timestamp_skew: float = DEFAULT_TIMESTAMP_SKEW,
+        keys: SandboxKeys | None = None,
     ) -> None:
         self._own_dir = data_dir is None
         self.data_dir = (
@@ -80,6 +90,7 @@ class SandboxServer:
         self.time_scale = time_scale
         self.timestamp_skew = timestamp_skew
         self.host = host
+        self.keys = keys
         self._port = port
         self._running: RunningSandbox | None = None
         self._http: httpx.Client | None = None
@@ -98,6 +109,7 @@ class SandboxServer:
             self.data_dir,
             self.time_scale,
             timestamp_skew=self.timestamp_skew,
+            keys=self.keys,
         )
         self._port = self._running.port  # a restart comes back on the same port
         self._http = httpx.Client(base_url=self._running.url, timeout=120.0)
@@ -165,6 +177,9 @@ class SandboxServer:
                 app_private_key_pem=Path(files["app_private_key"]).read_text(encoding="ascii"),
                 app_public_key_pem=Path(files["app_public_key"]).read_text(encoding="ascii"),
                 alipay_public_key_pem=info["alipay_public_key"],
+                app_cert_pem=info["default_app"]["app_cert"],
+                alipay_public_cert_pem=info["certificates"]["alipay_public_cert"],
+                alipay_root_cert_pem=info["certificates"]["alipay_root_cert"],
             )
         return self._default_app
 
@@ -185,6 +200,21 @@ class SandboxServer:
         }
         options.update(overrides)
         return AlipayClient(**options)
+
+    def cert_client(self, **overrides: Any) -> AlipayClient:
+        """A client for the default app in certificate mode, with the sandbox's certificates."""
+        app = self.default_app
+        options: dict[str, Any] = {
+            "app_id": app.app_id,
+            "app_private_key": app.app_private_key_pem,
+            "app_cert": app.app_cert_pem,
+            "alipay_public_cert": app.alipay_public_cert_pem,
+            "alipay_root_cert": app.alipay_root_cert_pem,
+            "gateway_url": self.gateway_url,
+            "seller_id": app.seller_id,
+        }
+        options.update(overrides)
+        return AlipayClient.from_certificates(**options)
 
     # -- the control API ------------------------------------------------------------------------
 
@@ -264,7 +294,31 @@ class SandboxServer:
         """Move the sandbox clock forward; due expiries and notification retries happen now."""
         self._call("POST", "/sandbox/api/clock", json={"advance_seconds": seconds})
 
+    def set_clock(self, when: str) -> None:
+        """Put the sandbox clock at a Beijing time ``yyyy-MM-dd HH:mm:ss``, earlier or later."""
+        self._call("POST", "/sandbox/api/clock", json={"now": when})
+
+    def reset_clock(self) -> None:
+        """Put the sandbox clock back to real time (a sped-up clock runs ahead of it)."""
+        self._call("POST", "/sandbox/api/clock", json={"reset": True})
+
+    def reset(self) -> None:
+        """Forget every trade, refund and notification (pending retries stop), and put faults,
+        triggers, the clock and balances back to their defaults; apps and keys stay."""
+        self._call("POST", "/sandbox/api/reset", json={})
+
+    def set_seller_balance(self, balance: str, app_id: str | None = None) -> dict[str, Any]:
+        """Set what the merchant holds (default app unless ``app_id``): a refund above it fails
+        with ``ACQ.SELLER_BALANCE_NOT_ENOUGH``. Payments add to it, refunds take from it."""
+        app = app_id or self.default_app.app_id
+        result: dict[str, Any] = self._call(
+            "POST", f"/sandbox/api/apps/{app}/balance", json={"balance": balance}
+        )
+        return result
+
     def register_app(self, app_public_key: str, app_id: str | None = None) -> dict[str, str]:
+        """Register an app by its public key (the sandbox issues its certificate) or by its
+        public-key certificate; the answer has ``app_id``, ``seller_id``, ``app_cert``..."""
         body: dict[str, str] = {"app_public_key": app_public_key}
         if app_id:
             body["app_id"] = app_id

@@ -50,7 +50,8 @@ PRODUCT_CODES = {
     ),  # python-alipay-sdk sends the latter
     "alipay.trade.precreate": ("FACE_TO_FACE_PAYMENT", "OFFLINE_PAYMENT"),
 }
-_OUT_NO = re.compile(r"[A-Za-z0-9_]{1,64}")
+# Letters, digits, "_" and "-" (Alipay takes UUIDs and "SO-2022-..."), at most 64.
+_OUT_NO = re.compile(r"[A-Za-z0-9_-]{1,64}", re.ASCII)
 _TIMEOUT_EXPRESS = re.compile(r"([1-9][0-9]*)([mhd])|1c")
 _UNIT = {"m": 60, "h": 3600, "d": 86400}
 
@@ -121,7 +122,7 @@ def out_no(biz: Mapping[str, Any], key: str, *, required: bool = True) -> str:
     if value and not _OUT_NO.fullmatch(value):
         raise TradeError(
             "ACQ.INVALID_PARAMETER",
-            f"参数无效: {key} 只能包含字母、数字、下划线，长度不超过64 ({key} {value!r})",
+            f"参数无效: {key} 只能包含字母、数字、下划线或中划线，长度不超过64 ({key} {value!r})",
         )
     return value
 
@@ -575,6 +576,10 @@ class Trades:
                 (total_fen, buyer.login),
             )
             db.execute(
+                "UPDATE apps SET balance_fen = balance_fen + ? WHERE app_id = ?",
+                (total_fen, trade.app_id),
+            )
+            db.execute(
                 "UPDATE trades SET status = 'TRADE_SUCCESS', paid_at = ?, buyer_login = ?, "
                 "buyer_id = ? WHERE id = ?",
                 (now, buyer.login, row["user_id"], trade_id),
@@ -698,20 +703,16 @@ class Trades:
             ).fetchone()
             if existing is not None:
                 if existing["amount_fen"] != to_fen(refund_amount):
-                    raise TradeError(
-                        "ACQ.DISCORDANT_REPEAT_REQUEST",
-                        "请求信息不一致 (same out_request_no, different refund_amount)",
-                    )
+                    # same out_request_no, different refund_amount
+                    raise TradeError("ACQ.DISCORDANT_REPEAT_REQUEST", "退款金额不一致")
                 return trade, Refund.from_row(existing), False
             if trade.status == "TRADE_FINISHED":
                 raise TradeError("ACQ.TRADE_HAS_FINISHED", "交易已完结，不允许退款")
             if not trade.is_paid:
                 raise TradeError("ACQ.TRADE_STATUS_ERROR", f"交易状态不合法 ({trade.status})")
             if not given_no and refund_amount != trade.total:
-                raise TradeError(
-                    "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL",
-                    "退款金额与交易总金额不一致 (a partial refund needs out_request_no)",
-                )
+                # without out_request_no, only the whole amount can be refunded
+                raise TradeError("ACQ.REFUND_AMT_NOT_EQUAL_TOTAL", "撤销或退款金额与订单金额不一致")
             if trade.refunded + refund_amount > trade.total:
                 raise TradeError(
                     "ACQ.REASON_TRADE_REFUND_FEE_ERR",
@@ -732,6 +733,14 @@ class Trades:
         now: float,
     ) -> Trade:
         fen = to_fen(refund_amount)
+        seller = db.execute(
+            "SELECT balance_fen FROM apps WHERE app_id = ?", (trade.app_id,)
+        ).fetchone()
+        if seller is None or seller["balance_fen"] < fen:
+            raise TradeError("ACQ.SELLER_BALANCE_NOT_ENOUGH", "卖家余额不足")
+        db.execute(
+            "UPDATE apps SET balance_fen = balance_fen - ? WHERE app_id = ?", (fen, trade.app_id)
+        )
         db.execute(
             "INSERT INTO refunds (trade_id, out_request_no, amount_fen, reason, created_at) "
             "VALUES (?, ?, ?, ?, ?)",
