@@ -3,17 +3,34 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-stamp
+# `make demo` installs only what the demo needs ([demo]); `make test` adds the dev tools ([dev]).
+DEMO_STAMP := $(VENV)/.installed-demo
+DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck pytest install chromium bench clean
+.PHONY: demo test lint typecheck pytest matrix-corners install install-demo chromium bench clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[django,dev]'
-	touch $(STAMP)
+$(BIN)/python:
+	@echo "creating the virtualenv $(VENV) with $$($(PYTHON) --version 2>&1) ($(PYTHON))"
+	$(PYTHON) -m venv $(VENV)
+	@echo "installing the latest pip into $(VENV) ..."
+	@$(BIN)/pip install -q --upgrade pip
 
-install: $(STAMP)
+$(DEMO_STAMP): pyproject.toml | $(BIN)/python
+	@echo "installing zhifu[demo] into $(VENV): Django, DRF, Celery, psycopg, redis, gunicorn ..."
+	@$(BIN)/pip install -q -e '.[demo]'
+	@touch $@
+
+# [dev] includes [demo], so a dev install also satisfies `make demo`.
+$(DEV_STAMP): pyproject.toml | $(BIN)/python
+	@echo "installing zhifu[dev] into $(VENV): the demo's packages plus pytest, playwright, ruff, mypy, nox, build ..."
+	@$(BIN)/pip install -q -e '.[dev]'
+	@# python-alipay-sdk and alipay-sdk-python both ship alipay/__init__.py; the interop tests
+	@# need python-alipay-sdk's, so it is reinstalled last.
+	@$(BIN)/pip install -q --no-deps --force-reinstall "$$($(BIN)/pip freeze | grep -i '^python-alipay-sdk==')"
+	@touch $@ $(DEMO_STAMP)
+
+install: $(DEV_STAMP)
+install-demo: $(DEMO_STAMP)
 
 # Browser tests drive Debian's chromium through Playwright (no browser download); a CJK font so
 # Chinese pages render in screenshots.
@@ -24,26 +41,35 @@ chromium:
 	  { apt-get update -q >/dev/null && apt-get install -y -q chromium fonts-wqy-microhei >/dev/null; }; \
 	fi
 
-lint: $(STAMP)
-	$(BIN)/ruff check src tests bench demo examples
-	$(BIN)/ruff format --check src tests bench demo examples
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check src tests bench demo examples noxfile.py
+	$(BIN)/ruff format --check src tests bench demo examples noxfile.py
 
-typecheck: $(STAMP)
+typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
 	$(BIN)/mypy --config-file demo/mypy.ini demo
 
-# Two runs: Zhifu's own suite (tests/, settings tests.settings) and the demo site's (demo/tests/).
-pytest: $(STAMP) chromium
+# Two runs in the default virtualenv: Zhifu's own suite (tests/, settings tests.settings, with the
+# wheel test) and the demo site's (demo/tests/, with the browser tests).
+pytest: $(DEV_STAMP) chromium
+	@$(BIN)/python -c 'import sys, django; print(f"default pair: Python {sys.version.split()[0]}, Django {django.get_version()}")'
 	$(BIN)/pytest tests
 	if [ -d demo/tests ]; then $(BIN)/pytest demo/tests --ds=demo_site.settings; fi
 
-test: lint typecheck pytest
+# The oldest and the newest supported pair (noxfile.py, tag "corners") on the core suite; a corner
+# that is the default virtualenv's own pair was just run by `pytest` and is skipped.
+matrix-corners: $(DEV_STAMP)
+	@pair=$$($(BIN)/python -c 'import sys, django; print("tests-%d.%d-django%d.%d" % (*sys.version_info[:2], *django.VERSION[:2]))'); \
+	echo "running the core suite on the matrix corners with nox (first run: installing into .nox/ ...)"; \
+	ZHIFU_NOX_SKIP="$$pair" $(BIN)/nox -t corners
 
-demo: $(STAMP)
+test: lint typecheck pytest matrix-corners
+
+demo: $(DEMO_STAMP)
 	$(BIN)/python demo/run_demo.py
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(BIN)/python bench/signing.py
 
 clean:
-	rm -rf $(VENV) var test-output .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .nox var test-output dist build .mypy_cache .ruff_cache .pytest_cache
