@@ -363,7 +363,7 @@ def test_wechatpay_verify_headers_and_body_files_with_a_platform_certificate(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # The official Go SDK's notification (tests/wechatpay/test_verification.py), captured in 2021.
-    from tests.wechatpay.test_verification import GO_BODY, GO_CERTIFICATE, GO_HEADERS
+    from tests.wechatpay.vectors import GO_BODY, GO_CERTIFICATE, GO_HEADERS
 
     (tmp_path / "cert.pem").write_text(GO_CERTIFICATE)
     (tmp_path / "headers.json").write_text(json.dumps(GO_HEADERS))

@@ -10,31 +10,7 @@ import pytest
 from zhifu.wechatpay import DecryptionError, decrypt, decrypt_resource, encrypt, encrypt_resource
 from zhifu.wechatpay.aead import new_nonce
 
-# wechatpay-apiv3/wechatpay-go utils/aes_test.go (reference section 4.2). WeChat's tests use a
-# 16-byte key, so this is AES-128-GCM through the same code path; the APIv3 key is 32 bytes.
-GO_AES = {
-    "key": b"testAPIv3Key0000",
-    "nonce": "wCq51qZv4Yfg",
-    "associated_data": "Dl56FrqWQJF1t9LtC3vEUsniZKvbqdR8",
-    "ciphertext": "FsdXzxryWfKwvLJKf8LG/ToRPTRh8RN9wROC",
-}
-
-# wechatpay-go core/notify/notify_test.go: a PAYSCORE notification's resource.
-GO_NOTIFY = {
-    "key": b"testMchAPIv3Key0",
-    "nonce": "Kj7QIyUiYx1q",
-    "associated_data": "payscore",
-    "ciphertext": (
-        "YDS3lKPaC4Y52Gf3uhft5qUBlIa8b428AWTtTauHQfQrRw+X1WpiuHIDy0vo1Vd6VEq67aVyqPdDYMkRVSDaZL3iZt"
-        "tevRMOoPKMifozg6XPWjIZumks/GpT48lI4NizyeaqLBokNebthah3o1H76qSlO9NkDjp9bzmKLEYYH9TEklFUpsvPq"
-        "OTOcgSLgh21YJXYR7dEBXFgRLiNIKRgO5JdXh1hccRUAlyVWxE54PXpnQ=="
-    ),
-    "plaintext": (
-        '{"mchid":"1234567890","appid":"054aa7d7a2a54ab5898df65bd96f001c",'
-        '"create_time":"2020-06-30T12:12:00+08:00",'
-        '"out_contract_code":"21640bdbd08e473e828f3206a2741c6e"}'
-    ),
-}
+from .vectors import GO_AES, GO_NOTIFY
 
 KEY = b"a9B8c7D6e5F4g3H2i1J0k9L8m7N6o5P4"
 

@@ -197,3 +197,33 @@ def test_parse_leaves_out_expired_certificates(platform_key: WechatKey) -> None:
 def test_parse_malformed_answers(data: object) -> None:
     with pytest.raises(WechatPayResponseError):
         parse_certificates_response(data, APIV3_KEY.encode())
+
+
+def test_concurrent_unknown_serials_download_once(platform_key: WechatKey) -> None:
+    import threading
+    import time
+
+    from zhifu.wechatpay import PlatformCertificate
+
+    calls: list[int] = []
+    gate = threading.Event()
+
+    def fetch() -> list[PlatformCertificate]:
+        calls.append(1)
+        gate.wait(5)  # hold the download open while the other threads ask
+        return [PlatformCertificate.load(platform_key.certificate_pem)]
+
+    store = PlatformCertificates(fetcher=fetch)
+    found: list[object] = []
+    threads = [
+        threading.Thread(target=lambda: found.append(store.lookup(platform_key.serial)))
+        for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.2)  # the first is downloading, the others are waiting for it
+    gate.set()
+    for thread in threads:
+        thread.join(10)
+    assert len(calls) == 1
+    assert len(found) == 4 and all(cert is not None for cert in found)
