@@ -428,3 +428,20 @@ def test_request_path_must_be_what_is_sent(
     with pytest.raises(InvalidRequestError, match="path"):
         client.request("GET", path)
     assert peer.requests == []
+
+
+def test_key_mode_arguments(
+    peer: FakeWechatPay, make_client: Callable[..., WechatPayClient], tmp_path: object
+) -> None:
+    from zhifu.wechatpay import KeyFormatError
+
+    with pytest.raises(KeyFormatError, match="platform_certificates=True"):
+        make_client(peer, certificate_cache_dir=str(tmp_path))
+    # One PEM (or path) is one certificate, not an iterable of characters.
+    one = make_client(
+        peer, public_key=False, platform_certificates=peer.platform[0].certificate_pem
+    )
+    assert one.verifier.certificates is not None
+    assert one.verifier.certificates.serials == [peer.platform[0].serial]
+    with pytest.raises(KeyFormatError, match="APIv3 key"):
+        make_client(peer, apiv3_key="0123456789")

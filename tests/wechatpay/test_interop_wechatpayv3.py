@@ -172,3 +172,12 @@ def _public_pem(key: WechatKey) -> str:
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
         .decode()
     )
+
+
+def test_its_requests_pass_our_gateway_check(merchant: MerchantCertificate) -> None:
+    from zhifu.wechatpay import verify_request
+
+    key = load_private_key(merchant.private_pem)
+    path = "/v3/pay/transactions/out-trade-no/ZF20261202W002?mchid=1900000109"
+    header = utils.build_authorization(path, "GET", MCHID, merchant.serial, key)
+    assert verify_request(header, "GET", path, b"", key.public_key()).serial_no == merchant.serial

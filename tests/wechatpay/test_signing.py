@@ -105,3 +105,20 @@ def test_jsapi_pay_params_are_signed_with_the_merchant_key(
     assert rsa_verify(public, message, params["paySign"])
     other = client.jsapi_pay_params("wx201410272009395522657a690389285100", timestamp=1414561699)
     assert other["nonceStr"] != params["nonceStr"]
+
+
+def test_gateway_side_request_check(merchant: MerchantCertificate) -> None:
+    from zhifu.wechatpay import verify_request
+
+    signer = RequestSigner(mchid=MCHID, serial_no=merchant.serial, private_key=merchant.private_pem)
+    public = load_private_key(merchant.private_pem).public_key()
+    url, body = "/v3/pay/transactions/native", b'{"a":1}'
+    header = signer.authorization("POST", url, body, timestamp=1_800_000_000)
+    auth = verify_request(header, "POST", url, body, public, now=1_800_000_100)
+    assert auth.mchid == MCHID
+    with pytest.raises(SignatureError, match="does not match"):
+        verify_request(header, "POST", url, b'{"a":2}', public, now=1_800_000_100)
+    with pytest.raises(SignatureError, match="does not match"):
+        verify_request(header, "POST", url + "?x=1", body, public, now=1_800_000_100)
+    with pytest.raises(SignatureError, match="more than 300 s"):
+        verify_request(header, "POST", url, body, public, now=1_800_000_300)

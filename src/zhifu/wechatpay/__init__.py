@@ -39,6 +39,7 @@ from .signing import (
     request_message,
     response_headers,
     response_message,
+    verify_request,
 )
 from .times import BEIJING, beijing_now, format_time, parse_time
 from .verification import PROBE_PREFIX, VerifiedSignature, Verifier
@@ -95,4 +96,5 @@ __all__ = [
     "response_message",
     "validate_out_refund_no",
     "validate_out_trade_no",
+    "verify_request",
 ]

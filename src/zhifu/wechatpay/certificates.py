@@ -136,6 +136,8 @@ class PlatformCertificates:
         self._monotonic = monotonic
         self._last_refresh: float | None = None
         self._refreshing = threading.Lock()  # one download at a time; others wait and re-check
+        if isinstance(certificates, str | bytes | os.PathLike | x509.Certificate):
+            certificates = [certificates]  # one certificate, not an iterable of characters
         for item in certificates:
             self.add(
                 item if isinstance(item, PlatformCertificate) else PlatformCertificate.load(item)

@@ -34,6 +34,7 @@ from .certificates import (
 from .errors import (
     RETRYABLE_CODES,
     InvalidRequestError,
+    KeyFormatError,
     SignatureError,
     WechatPayAPIError,
     WechatPayResponseError,
@@ -185,17 +186,18 @@ class WechatPayClient:
             serial_no=normalise_serial(merchant_serial_no, "merchant certificate serial"),
             private_key=merchant_private_key,
         )
+        if certificate_cache_dir and platform_certificates is None and wechatpay_public_key:
+            raise KeyFormatError(
+                "certificate_cache_dir is set but the public key alone is configured: pass "
+                "platform_certificates=True to accept certificate-signed answers while migrating"
+            )
         store: PlatformCertificates | None
         if isinstance(platform_certificates, PlatformCertificates):
             store = platform_certificates
-        elif platform_certificates is False:
-            store = None
-        elif platform_certificates is None and wechatpay_public_key is not None:
-            store = (
-                PlatformCertificates(cache_dir=certificate_cache_dir)
-                if certificate_cache_dir
-                else None
-            )
+        elif platform_certificates is False or (
+            platform_certificates is None and wechatpay_public_key is not None
+        ):
+            store = None  # public-key mode: a certificate-signed answer is refused
         else:
             seeds = () if isinstance(platform_certificates, bool | None) else platform_certificates
             store = PlatformCertificates(seeds, cache_dir=certificate_cache_dir)

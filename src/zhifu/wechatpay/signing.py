@@ -42,6 +42,7 @@ __all__ = [
     "response_message",
     "rsa_sign",
     "rsa_verify",
+    "verify_request",
 ]
 
 AUTH_SCHEME = "WECHATPAY2-SHA256-RSA2048"
@@ -171,6 +172,35 @@ class RequestSigner:
         nonce = nonce or new_nonce(SIGNATURE_NONCE_LENGTH)
         signature = self.sign(request_message(method, canonical_url, ts, nonce, body))
         return Authorization(self.mchid, nonce, ts, self.serial_no, signature).header()
+
+
+def verify_request(
+    authorization: str,
+    method: str,
+    canonical_url: str,
+    body: bytes,
+    merchant_key: rsa.RSAPublicKey,
+    *,
+    now: float | None = None,
+    max_clock_skew: int = 300,
+) -> Authorization:
+    """The gateway's check of a merchant request; :class:`SignatureError` names what is wrong.
+
+    ``canonical_url`` is the path and ``?query`` exactly as received. WeChat does not publish its
+    window for request timestamps; 300 s mirrors the one merchants apply to WeChat.
+    """
+    auth = parse_authorization(authorization)
+    if not auth.timestamp.isascii() or not auth.timestamp.isdigit():
+        raise SignatureError(f"Authorization: timestamp {auth.timestamp!r} is not Unix seconds")
+    current = time.time() if now is None else now
+    if abs(current - int(auth.timestamp)) >= max_clock_skew:
+        raise SignatureError(
+            f"Authorization: timestamp {auth.timestamp} is more than {max_clock_skew} s from now"
+        )
+    message = request_message(method, canonical_url, auth.timestamp, auth.nonce_str, body)
+    if not rsa_verify(merchant_key, message, auth.signature):
+        raise SignatureError("signature does not match the merchant certificate")
+    return auth
 
 
 def response_headers(
