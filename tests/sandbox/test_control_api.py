@@ -154,6 +154,7 @@ def test_dashboard_lists_trades_refunds_and_attempts(sb, client, receiver):
     assert page.status_code == 200
     assert "dash1" in page.text and "仪表盘" in page.text and "dr1" in page.text
     assert receiver.url in page.text
+    assert "seller balance ¥2.00" in page.text  # paid 3.00, refunded 1.00
     assert httpx.get(sb.url + "/").status_code == 302
 
 
