@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 DEMO_STAMP := $(VENV)/.installed-demo
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck pytest matrix-corners install install-demo chromium bench clean
+.PHONY: demo test lint typecheck pytest matrix-corners install install-demo chromium bench docs clean
 
 $(BIN)/python:
 	@echo "creating the virtualenv $(VENV) with $$($(PYTHON) --version 2>&1) ($(PYTHON))"
@@ -70,6 +70,11 @@ demo: $(DEMO_STAMP)
 
 bench: $(DEV_STAMP)
 	$(BIN)/python bench/signing.py
+
+# The documentation site (mkdocs.yml), strictly: a broken link or anchor fails. `make test` builds
+# it too (tests/docs/test_build.py). Output: var/docs-site/.
+docs: $(DEV_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 clean:
 	rm -rf $(VENV) .nox var test-output dist build .mypy_cache .ruff_cache .pytest_cache
