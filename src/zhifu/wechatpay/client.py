@@ -186,7 +186,11 @@ class WechatPayClient:
             serial_no=normalise_serial(merchant_serial_no, "merchant certificate serial"),
             private_key=merchant_private_key,
         )
-        if certificate_cache_dir and platform_certificates is None and wechatpay_public_key:
+        if (
+            certificate_cache_dir
+            and platform_certificates is None
+            and wechatpay_public_key is not None
+        ):
             raise KeyFormatError(
                 "certificate_cache_dir is set but the public key alone is configured: pass "
                 "platform_certificates=True to accept certificate-signed answers while migrating"
