@@ -90,7 +90,14 @@ def test_banner_names_gateway_app_keys_and_buyers_and_the_api_answers(running) -
     assert info["gateway_url"] == gateway
     assert info["alipay_public_key"].startswith("-----BEGIN PUBLIC KEY-----")
     assert info["app_id"] in banner and info["seller_id"] in banner
-    for name in ("app_private_key.pem", "app_public_key.pem", "alipay_public_key.pem"):
+    for name in (
+        "app_private_key.pem",
+        "app_public_key.pem",
+        "alipay_public_key.pem",
+        "app_cert.crt",
+        "alipay_public_cert.crt",
+        "alipay_root_cert.crt",
+    ):
         path = data_dir / name
         assert str(path) in banner and path.is_file()
     assert (data_dir / "app_private_key.pem").stat().st_mode & 0o777 == 0o600

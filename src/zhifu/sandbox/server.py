@@ -141,6 +141,8 @@ def banner(running: RunningSandbox) -> str:
         f"  app private key    {files['app_private_key']}",
         f"  app public key     {files['app_public_key']}",
         f"  Alipay public key  {files['alipay_public_key']}",
+        f"  certificates       {files['app_cert']} (app), {files['alipay_public_cert']} "
+        f"(Alipay), {files['alipay_root_cert']} (root)",
         f"  settings file      {files['sandbox_json']}",
         f"  dashboard          {running.url}/sandbox/",
         f"  control API        {running.url}/sandbox/api/info",
