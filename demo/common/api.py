@@ -7,26 +7,40 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.validators import RegexValidator
+from django.db.models import QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
+from django.utils.translation import gettext_lazy
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rewards.models import Article, Reward
-from rewards.services import CHANNELS, create_reward
+from rewards.services import CHANNELS, create_reward, parse_reward_amount
 
 from common.catalog import iter_catalog
 from common.errors import DemoError
 from common.types import AuthenticatedRequest
-from zhifu.exceptions import ZhifuError
+from zhifu.api.idempotency import create_once
+from zhifu.api.schema import IDEMPOTENCY_KEY, errors
+from zhifu.models import Order
 from zhifu.services import payments
 
 
 def error_response(code: str, message: str, http_status: int = 400) -> Response:
     return Response({"error": {"code": code, "message": message}}, status=http_status)
+
+
+class JSONOnly:
+    """Bodies are JSON (the schema then promises the one format every client uses)."""
+
+    parser_classes: Any = (JSONParser,)
 
 
 class ValiditySerializer(serializers.Serializer):
@@ -87,6 +101,16 @@ class ArticleDetailSerializer(ArticleSerializer):
         return RewardSerializer(paid, many=True).data  # type: ignore[return-value]
 
 
+ARTICLE_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)
+
+
+def _article(pk: str, articles: QuerySet[Article]) -> Article:
+    # ASCII digits only ("²".isdigit() is true); anything else is no article: a JSON 404.
+    if not (pk.isascii() and pk.isdigit() and len(pk) <= 18):
+        raise Http404
+    return get_object_or_404(articles, pk=int(pk))
+
+
 class ArticleListView(APIView):
     permission_classes = [AllowAny]
 
@@ -99,14 +123,29 @@ class ArticleListView(APIView):
 class ArticleDetailView(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(responses=ArticleDetailSerializer, operation_id="articles_retrieve")
-    def get(self, request: Request, pk: int) -> Response:
-        article = get_object_or_404(Article.objects.select_related("author"), pk=pk)
+    @extend_schema(
+        responses={200: ArticleDetailSerializer, **errors(404)},
+        parameters=[ARTICLE_ID],
+        operation_id="articles_retrieve",
+    )
+    def get(self, request: Request, pk: str) -> Response:
+        article = _article(pk, Article.objects.select_related("author"))
         return Response(ArticleDetailSerializer(article).data)
 
 
+# What the schema can say of an amount (digits, an optional point, at most two decimals); the
+# limits (more than zero, at most the site's cap) are checked by the service, with their message.
+PLAIN_AMOUNT = RegexValidator(
+    r"^[0-9]{1,9}(\.[0-9]{1,2})?$", gettext_lazy("Enter an amount such as 50 or 12.30.")
+)
+
+
 class RewardCreateSerializer(serializers.Serializer):
-    amount = serializers.CharField(help_text='yuan as a string, e.g. "5" or "12.30"')
+    amount = serializers.CharField(
+        help_text='yuan as a string, e.g. "5" or "12.30"; at most DEMO_REWARD_MAX',
+        max_length=12,
+        validators=[PLAIN_AMOUNT],
+    )
     message = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
     channel = serializers.ChoiceField(choices=list(CHANNELS), default="alipay_page")
 
@@ -121,54 +160,63 @@ class RewardCreatedSerializer(serializers.Serializer):
     qr_code = serializers.CharField(allow_null=True)
 
 
-class ArticleRewardView(APIView):
+class ArticleRewardView(JSONOnly, APIView):
     """Reward an article: creates a reward order and starts its payment with the channel.
 
     With ``balance`` the order is paid at once from the wallet (409 ``insufficient_balance`` if
     the wallet is short; the order then stays pending and can be paid with ``POST
     /api/orders/{out_trade_no}/pay/``). With an Alipay channel the answer has the pay URL or the
-    QR code. Rewarding your own article is refused (``own_article``).
+    QR code. Rewarding your own article is refused (``own_article``). With an
+    ``Idempotency-Key`` the same request again gives the same order and answer, not a second
+    reward.
     """
 
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
         request=RewardCreateSerializer,
-        responses={
-            201: RewardCreatedSerializer,
-            400: inline_serializer("RewardError", {"error": serializers.DictField()}),
-        },
+        responses={201: RewardCreatedSerializer, **errors(400, 401, 403, 404, 409, 413, 503)},
+        parameters=[ARTICLE_ID, IDEMPOTENCY_KEY],
         operation_id="articles_rewards_create",
     )
-    def post(self, request: AuthenticatedRequest, pk: int) -> Response:
-        article = get_object_or_404(Article, pk=pk)
+    def post(self, request: AuthenticatedRequest, pk: str) -> Response:
+        article = _article(pk, Article.objects.all())
         data = RewardCreateSerializer(data=request.data)
         if not data.is_valid():
             field, problems = next(iter(data.errors.items()))
             return error_response("invalid_request", f"{field}: {problems[0]}")
         values = data.validated_data
         try:
-            order = create_reward(
-                request.user, article, values["amount"], values["message"], values["channel"]
+            amount = parse_reward_amount(values["amount"])
+            return create_once(
+                request,
+                scope="demo.api:reward",
+                data={**values, "amount": amount, "article": article.pk},
+                create=lambda: create_reward(
+                    request.user, article, amount, values["message"], values["channel"]
+                ),
+                respond=lambda order: _created(request, order, values["channel"]),
             )
         except DemoError as exc:
             code = 403 if exc.code == "own_article" else 400
             return error_response(exc.code, exc.message, code)
-        try:
-            start = payments.start_payment(order, values["channel"], user=request.user)
-        except ZhifuError as exc:
-            return error_response(exc.code, exc.message, getattr(exc, "status", 400))
-        order.refresh_from_db()
-        body = {
-            "out_trade_no": order.out_trade_no,
-            "status": str(order.status),
-            "total_amount": order.total_amount,
-            "channel": values["channel"],
-            "paid": bool(start.paid),
-            "pay_url": start.pay_url or None,
-            "qr_code": start.qr_code or None,
-        }
-        return Response(RewardCreatedSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+def _created(request: AuthenticatedRequest, order: Order, channel: str | None) -> Response:
+    """The answer to a reward or a checkout: the order, and the payment if a channel was given
+    (a ZhifuError here is answered by the API's error handler)."""
+    start = payments.start_payment(order, channel, user=request.user) if channel else None
+    order.refresh_from_db()
+    body = {
+        "out_trade_no": order.out_trade_no,
+        "status": str(order.status),
+        "total_amount": order.total_amount,
+        "channel": channel or "",
+        "paid": bool(start and start.paid),
+        "pay_url": (start.pay_url or None) if start else None,
+        "qr_code": (start.qr_code or None) if start else None,
+    }
+    return Response(RewardCreatedSerializer(body).data, status=status.HTTP_201_CREATED)
 
 
 # --- the course checkout with coupons and credits (what the tutorials' Vue client does) ----------
@@ -201,7 +249,9 @@ class MyCouponsView(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses=MyCouponsSerializer, operation_id="me_coupons_retrieve")
+    @extend_schema(
+        responses={200: MyCouponsSerializer, **errors(401)}, operation_id="me_coupons_retrieve"
+    )
     def get(self, request: AuthenticatedRequest) -> Response:
         from courses.models import UserCoupon
         from courses.services import credit_account
@@ -274,13 +324,15 @@ def _parse_checkout(request: Request) -> tuple[dict[str, Any] | None, Response |
     return dict(data.validated_data), None
 
 
-class CourseQuoteView(APIView):
+class CourseQuoteView(JSONOnly, APIView):
     """The server's price for courses with a coupon and credits (nothing is reserved)."""
 
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
-        request=CourseCheckoutSerializer, responses=QuoteSerializer, operation_id="courses_quote"
+        request=CourseCheckoutSerializer,
+        responses={200: QuoteSerializer, **errors(400, 401, 403, 413)},
+        operation_id="courses_quote",
     )
     def post(self, request: AuthenticatedRequest) -> Response:
         from courses import services
@@ -320,16 +372,17 @@ class CourseQuoteView(APIView):
         return Response(QuoteSerializer(body).data)
 
 
-class CourseCheckoutView(APIView):
+class CourseCheckoutView(JSONOnly, APIView):
     """Create the order for courses with a coupon and credits (reserved until paid, released if
     it expires or is cancelled); with ``channel`` the payment starts at once, as in
-    ``POST /api/orders/{out_trade_no}/pay/``."""
+    ``POST /api/orders/{out_trade_no}/pay/``. Honours ``Idempotency-Key``."""
 
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
         request=CourseCheckoutSerializer,
-        responses={201: RewardCreatedSerializer},
+        responses={201: RewardCreatedSerializer, **errors(400, 401, 403, 409, 413, 503)},
+        parameters=[IDEMPOTENCY_KEY],
         operation_id="courses_checkout",
     )
     def post(self, request: AuthenticatedRequest) -> Response:
@@ -343,30 +396,19 @@ class CourseCheckoutView(APIView):
         assert values is not None
         try:
             options = _options_from_skus(values["skus"])
-            order = services.checkout(
-                request.user,
-                [o.pk for o in options],
-                user_coupon_id=values.get("coupon"),
-                credits=values["credits"],
+            return create_once(
+                request,
+                scope="demo.api:course-checkout",
+                data=values,
+                create=lambda: services.checkout(
+                    request.user,
+                    [o.pk for o in options],
+                    user_coupon_id=values.get("coupon"),
+                    credits=values["credits"],
+                ),
+                respond=lambda order: _created(request, order, values.get("channel")),
             )
         except UnknownSku as exc:
             return error_response(exc.code, exc.message)
         except DemoError as exc:
             return error_response(exc.code, exc.message)
-        start = None
-        if values.get("channel"):
-            try:
-                start = payments.start_payment(order, values["channel"], user=request.user)
-            except ZhifuError as exc:
-                return error_response(exc.code, exc.message, getattr(exc, "status", 400))
-            order.refresh_from_db()
-        body = {
-            "out_trade_no": order.out_trade_no,
-            "status": str(order.status),
-            "total_amount": order.total_amount,
-            "channel": values.get("channel") or "",
-            "paid": bool(start and start.paid),
-            "pay_url": (start.pay_url or None) if start else None,
-            "qr_code": (start.qr_code or None) if start else None,
-        }
-        return Response(RewardCreatedSerializer(body).data, status=status.HTTP_201_CREATED)

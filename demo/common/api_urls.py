@@ -5,8 +5,10 @@ from . import api
 urlpatterns = [
     path("catalog/", api.CatalogView.as_view(), name="api-catalog"),
     path("articles/", api.ArticleListView.as_view(), name="api-articles"),
-    path("articles/<int:pk>/", api.ArticleDetailView.as_view(), name="api-article"),
-    path("articles/<int:pk>/rewards/", api.ArticleRewardView.as_view(), name="api-article-rewards"),
+    # <str:pk>, not <int:pk>: "-1" or "x" then reach the view and get the API's JSON 404
+    # instead of the site's HTML page.
+    path("articles/<str:pk>/", api.ArticleDetailView.as_view(), name="api-article"),
+    path("articles/<str:pk>/rewards/", api.ArticleRewardView.as_view(), name="api-article-rewards"),
     path("me/coupons/", api.MyCouponsView.as_view(), name="api-my-coupons"),
     path("courses/quote/", api.CourseQuoteView.as_view(), name="api-course-quote"),
     path("courses/checkout/", api.CourseCheckoutView.as_view(), name="api-course-checkout"),

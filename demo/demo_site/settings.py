@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
     "zhifu",
     "common",
@@ -245,9 +246,13 @@ if importlib.util.find_spec("drf_spectacular_sidecar") is not None:
             "REDOC_DIST": "SIDECAR",
         }
     )
+# An access token cannot be revoked: it works until it expires (30 minutes). Log out
+# (POST /api/token/logout/) blacklists the refresh token; each refresh rotates it.
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=30),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=1),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
     "SIGNING_KEY": os.environ.get("JWT_SIGNING_KEY", SECRET_KEY),
 }
 
@@ -327,6 +332,8 @@ if DEMO_BEAT_SECONDS is not None and DEMO_BEAT_SECONDS < 1:
 # --- the demo's own knobs ------------------------------------------------------------------------
 DEMO_CREDITS_PER_YUAN = 10  # 10 credits = ¥1
 DEMO_REWARD_PRESETS = ["2", "5", "10", "20", "50", "100"]
+DEMO_REWARD_MAX = "10000.00"  # yuan: the largest reward one reader gives at once
+DEMO_TOP_UP_MAX = "50000.00"  # yuan: the largest wallet top-up
 
 # --- Content-Security-Policy -------------------------------------------------------------------
 # Scripts only from this site or inline with the request's nonce ({{ csp_nonce }} in templates);
