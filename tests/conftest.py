@@ -150,6 +150,19 @@ def staff(django_user_model):
 
 
 @pytest.fixture
+def refund_staff(staff):
+    """A staff member who may see and issue refunds (zhifu.view_refund, zhifu.add_refund)."""
+    from django.contrib.auth.models import Permission
+
+    staff.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="zhifu", codename__in=["view_refund", "add_refund"]
+        )
+    )
+    return staff
+
+
+@pytest.fixture
 def product():
     return Product.objects.create(sku="book-1", title="Python 入门", price=Decimal("12.30"))
 
@@ -191,3 +204,17 @@ def wait_until(predicate, timeout: float = 15.0, interval: float = 0.05):
         if value or time.monotonic() > deadline:
             return value
         time.sleep(interval)
+
+
+def get_as(user: Any, url: str, *, json: bool = True) -> Any:
+    """GET ``url`` (an absolute return URL) as ``user``, signed in, through Django's test client;
+    the view still talks to the sandbox over real HTTP."""
+    from urllib.parse import urlsplit
+
+    from django.test import Client
+
+    parts = urlsplit(url)
+    client = Client()
+    client.force_login(user)
+    headers = {"Accept": "application/json"} if json else {}
+    return client.get(f"{parts.path}?{parts.query}", headers=headers)

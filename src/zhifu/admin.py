@@ -2,6 +2,9 @@
 outcome, replay), refunds (issue one from an order), wallets and ledger.
 
 Statuses are read-only everywhere: actions call the service layer, which alone changes them.
+So the change forms are view-only (no save buttons), and every action names the permission it
+needs (``@admin.action(permissions=[...])`` with a ``has_<name>_permission`` method): seeing an
+order (``zhifu.view_order``) is not refunding it (``zhifu.add_refund``).
 """
 
 from __future__ import annotations
@@ -11,11 +14,13 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.text import Truncator
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -33,6 +38,49 @@ from .models import (
 from .services.notifications import replay_notification
 from .services.reconcile import reconcile_order
 from .services.refunds import refund_order
+
+
+def _can(request: HttpRequest, codename: str) -> bool:
+    return bool(request.user.has_perm(f"zhifu.{codename}"))
+
+
+class ViewOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Rows made and changed by the service layer only: listed and shown, never edited here."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def _kind_label(kind: str) -> str:
+    # Order.kind is open (a site may add kinds): a known code shows its label, another as is.
+    return str(dict(Order.Kind.choices).get(kind, kind))
+
+
+def _channel_label(channel: str) -> str:
+    from .providers import registry
+
+    try:
+        return str(registry.channels().get(channel, channel))
+    except ZhifuError:  # providers not configured: the code is still informative
+        return channel
+
+
+class OrderKindFilter(admin.SimpleListFilter):
+    title = _("kind")
+    parameter_name = "kind"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        kinds = Order.objects.order_by("kind").values_list("kind", flat=True).distinct()
+        return [(kind, _kind_label(kind)) for kind in kinds]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Order]) -> QuerySet[Order]:
+        return queryset.filter(kind=self.value()) if self.value() else queryset
 
 
 class ReadOnlyInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -63,7 +111,7 @@ class PaymentAttemptInline(ReadOnlyInline):
     model = PaymentAttempt
     fields = (
         "out_trade_no",
-        "channel",
+        "channel_label",
         "status",
         "amount",
         "trade_no",
@@ -72,6 +120,10 @@ class PaymentAttemptInline(ReadOnlyInline):
         "next_check_at",
     )
     readonly_fields = fields
+
+    @admin.display(description=_("payment method"))
+    def channel_label(self, attempt: PaymentAttempt) -> str:
+        return _channel_label(attempt.channel)
 
 
 class RefundInline(ReadOnlyInline):
@@ -102,33 +154,50 @@ class RefundForm(forms.Form):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class OrderAdmin(ViewOnlyAdmin):
+    # Fits a 1280 px screen: the subject is shortened (in full on the order's page).
     list_display = (
         "out_trade_no",
         "user",
-        "kind",
-        "subject",
+        "kind_label",
+        "short_subject",
         "total_amount",
         "refunded_amount",
         "status",
         "needs_attention",
         "created_at",
     )
-    list_filter = ("status", "kind", "needs_attention")
+    list_filter = ("status", OrderKindFilter, "needs_attention")
     search_fields = ("out_trade_no", "subject", "attempts__out_trade_no", "attempts__trade_no")
     date_hierarchy = "created_at"
-    readonly_fields = [f.name for f in Order._meta.concrete_fields if f.name != "id"]
+    readonly_fields = [
+        "kind_label" if f.name == "kind" else f.name
+        for f in Order._meta.concrete_fields
+        if f.name != "id"
+    ]
     inlines = [OrderLineInline, OrderAdjustmentInline, PaymentAttemptInline, RefundInline]
     actions = ["reconcile_now", "refund_in_full"]
     list_select_related = ("user",)
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # orders are created by the site, through the service layer
+    @admin.display(description=_("kind"), ordering="kind")
+    def kind_label(self, order: Order) -> str:
+        return _kind_label(order.kind)
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    @admin.display(description=_("subject"), ordering="subject")
+    def short_subject(self, order: Order) -> str:
+        return Truncator(order.subject).chars(24)
 
-    @admin.action(description=_("Reconcile now (ask Alipay about these orders)"))
+    def has_reconcile_permission(self, request: HttpRequest) -> bool:
+        # Asking the gateway may mark an order paid: a change of the order.
+        return _can(request, "change_order")
+
+    def has_refund_permission(self, request: HttpRequest) -> bool:
+        return _can(request, "add_refund")
+
+    @admin.action(
+        description=_("Reconcile now (ask the gateway about these orders)"),
+        permissions=["reconcile"],
+    )
     def reconcile_now(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
         for order in queryset:
             try:
@@ -138,7 +207,7 @@ class OrderAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             else:
                 self.message_user(request, f"{order.out_trade_no}: {order.get_status_display()}")
 
-    @admin.action(description=_("Refund in full"))
+    @admin.action(description=_("Refund in full"), permissions=["refund"])
     def refund_in_full(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
         for order in queryset:
             try:
@@ -169,8 +238,8 @@ class OrderAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def refund_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """Issue a full or partial refund of one order."""
-        if not self.has_change_permission(request):
-            return HttpResponseRedirect(reverse("admin:index"))
+        if not self.has_refund_permission(request):
+            raise PermissionDenied
         order = get_object_or_404(Order, pk=object_id)
         form = RefundForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
@@ -205,28 +274,29 @@ class OrderAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class NotificationAdmin(ViewOnlyAdmin):
     list_display = (
         "id",
         "received_at",
         "out_trade_no",
-        "trade_status",
+        "state",
         "outcome",
         "reason",
         "remote_addr",
     )
-    list_filter = ("outcome", "reason", "trade_status", "provider")
-    search_fields = ("out_trade_no", "notify_id")
+    list_filter = ("outcome", "reason", "provider")
+    search_fields = ("out_trade_no", "event_id")
     readonly_fields = [f.name for f in Notification._meta.concrete_fields if f.name != "id"]
     actions = ["replay"]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
+    def has_replay_permission(self, request: HttpRequest) -> bool:
+        # Replaying applies a payment to its order: both may change.
+        return _can(request, "change_notification") and _can(request, "change_order")
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    @admin.action(description=_("Replay (process again; applying twice is a no-op)"))
+    @admin.action(
+        description=_("Replay (process again; applying twice is a no-op)"),
+        permissions=["replay"],
+    )
     def replay(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:
         for notification in queryset:
             replay_notification(notification)
@@ -242,7 +312,7 @@ class NotificationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Refund)
-class RefundAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class RefundAdmin(ViewOnlyAdmin):
     list_display = (
         "out_request_no",
         "order",
@@ -256,15 +326,12 @@ class RefundAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_select_related = ("order",)
     search_fields = ("out_request_no", "order__out_trade_no")
     readonly_fields = [f.name for f in Refund._meta.concrete_fields if f.name != "id"]
-    actions = ["retry"]
+    actions = ["retry"]  # refunds are issued from the order ("Refund" link or action)
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # issue refunds from the order ("Refund" link or action)
+    def has_retry_permission(self, request: HttpRequest) -> bool:
+        return _can(request, "change_refund")
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    @admin.action(description=_("Retry (same out_request_no)"))
+    @admin.action(description=_("Retry (same out_request_no)"), permissions=["retry"])
     def retry(self, request: HttpRequest, queryset: QuerySet[Refund]) -> None:
         from .services.refunds import execute_refund
 
@@ -280,32 +347,17 @@ class LedgerEntryInline(ReadOnlyInline):
 
 
 @admin.register(Wallet)
-class WalletAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class WalletAdmin(ViewOnlyAdmin):
     list_display = ("user", "balance", "updated_at")
     list_select_related = ("user",)
     search_fields = ("user__username",)
     readonly_fields = ("user", "balance", "updated_at")
-    inlines = [LedgerEntryInline]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    inlines = [LedgerEntryInline]  # movements go through zhifu.services.wallet.post_entry
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class LedgerEntryAdmin(ViewOnlyAdmin):
     list_display = ("created_at", "wallet", "kind", "amount", "balance_after", "order")
     list_filter = ("kind",)
     search_fields = ("wallet__user__username", "order__out_trade_no", "memo")
     list_select_related = ("wallet__user", "order")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # movements go through zhifu.services.wallet.post_entry
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -1,4 +1,5 @@
-"""Django system checks for the ``ZHIFU`` setting (run by ``manage.py check`` and at startup)."""
+"""Django system checks for the ``ZHIFU`` setting (``manage.py check`` and startup), one small
+check per group of keys. Each provider checks its own keys (``Provider.check``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
-__all__ = ["check_zhifu_settings", "is_local_host"]
+__all__ = ["check_zhifu_settings", "is_local_host", "url_problem"]
 
 LOCAL_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", ""})
 
@@ -27,7 +28,7 @@ def is_local_host(host: str | None) -> bool:
     return address.is_loopback or address.is_unspecified
 
 
-def _url_problem(value: Any) -> str | None:
+def url_problem(value: Any) -> str | None:
     if not isinstance(value, str) or not value:
         return "is empty"
     parts = urlsplit(value)
@@ -38,12 +39,21 @@ def _url_problem(value: Any) -> str | None:
     return None
 
 
-@register(Tags.security, "zhifu")
-def check_zhifu_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    from .alipay import KeyFormatError, load_private_key, load_public_key
-    from .conf import DEFAULTS
+def _conf() -> dict[str, Any] | None:
+    """The merged setting, or None when ``ZHIFU`` itself is unusable (reported by E001)."""
+    from .conf import zhifu_settings
 
-    messages: list[CheckMessage] = []
+    if not isinstance(getattr(settings, "ZHIFU", None), dict):
+        return None
+    return zhifu_settings.as_dict()
+
+
+def _seconds(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+
+
+@register(Tags.security, "zhifu")
+def check_setting_exists(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     user = getattr(settings, "ZHIFU", None)
     if user is None:
         return [
@@ -55,148 +65,61 @@ def check_zhifu_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
         ]
     if not isinstance(user, dict):
         return [Error("settings.ZHIFU must be a dict.", id="zhifu.E001")]
-    conf = {**DEFAULTS, **user}
+    from .conf import DEFAULTS
+
     unknown = sorted(set(user) - set(DEFAULTS))
     if unknown:
-        messages.append(
+        return [
             Warning(
                 f"ZHIFU has unknown keys: {', '.join(unknown)}.",
                 hint="Check the spelling.",
                 id="zhifu.W001",
             )
-        )
-    if not str(conf.get("APP_ID") or "").strip():
-        messages.append(Error('ZHIFU["APP_ID"] is empty.', id="zhifu.E002"))
+        ]
+    return []
 
-    private_key = None
+
+@register(Tags.security, "zhifu")
+def check_providers(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Every provider in ``ZHIFU["PROVIDERS"]`` loads, and its own keys are right."""
+    if _conf() is None:
+        return []
+    from .exceptions import ConfigurationError
+    from .providers import registry
+
+    registry.reset()
     try:
-        private_key = load_private_key(conf.get("APP_PRIVATE_KEY") or "")
-    except KeyFormatError as exc:
-        messages.append(
-            Error(
-                f'ZHIFU["APP_PRIVATE_KEY"] cannot be loaded: {exc.message}',
-                hint="Give PEM text, the one-line key from Alipay's key tool, or a file path.",
-                id="zhifu.E003",
-            )
-        )
-    cert_mode = any(conf.get(k) for k in ("APP_CERT", "ALIPAY_PUBLIC_CERT", "ALIPAY_ROOT_CERT"))
-    if cert_mode:
-        for key in ("APP_CERT", "ALIPAY_PUBLIC_CERT", "ALIPAY_ROOT_CERT"):
-            if not conf.get(key):
-                messages.append(
-                    Error(f'Certificate mode needs ZHIFU["{key}"] too.', id="zhifu.E004")
-                )
-        if all(conf.get(k) for k in ("APP_CERT", "ALIPAY_PUBLIC_CERT", "ALIPAY_ROOT_CERT")):
-            from .alipay import cert_sn, root_cert_sn
+        providers = registry.all_providers()
+    except (ConfigurationError, TypeError, AttributeError) as exc:
+        return [Error(f'ZHIFU["PROVIDERS"] cannot be loaded: {exc}', id="zhifu.E016")]
+    messages: list[CheckMessage] = []
+    for provider in providers:
+        messages.extend(provider.check())
+    return messages
 
-            try:
-                load_public_key(conf["ALIPAY_PUBLIC_CERT"])
-                cert_sn(conf["APP_CERT"])
-                root_cert_sn(conf["ALIPAY_ROOT_CERT"])
-            except KeyFormatError as exc:
-                messages.append(
-                    Error(f"A certificate cannot be loaded: {exc.message}", id="zhifu.E004")
-                )
-    else:
-        try:
-            load_public_key(conf.get("ALIPAY_PUBLIC_KEY") or "")
-        except KeyFormatError as exc:
-            messages.append(
-                Error(
-                    f'ZHIFU["ALIPAY_PUBLIC_KEY"] cannot be loaded: {exc.message}',
-                    hint="This is Alipay's public key (from the console), not your app's.",
-                    id="zhifu.E005",
-                )
-            )
-    if conf.get("APP_PUBLIC_KEY") and private_key is not None:
-        try:
-            public = load_public_key(conf["APP_PUBLIC_KEY"])
-        except KeyFormatError as exc:
-            messages.append(
-                Error(f'ZHIFU["APP_PUBLIC_KEY"] cannot be loaded: {exc.message}', id="zhifu.E006")
-            )
-        else:
-            if public.public_numbers() != private_key.public_key().public_numbers():
-                messages.append(
-                    Error(
-                        'ZHIFU["APP_PRIVATE_KEY"] does not match ZHIFU["APP_PUBLIC_KEY"].',
-                        hint="Alipay would reject every signature: upload the public key of this private key.",
-                        id="zhifu.E006",
-                    )
-                )
-    if conf.get("SIGN_TYPE") not in ("RSA2", "RSA"):
-        messages.append(Error('ZHIFU["SIGN_TYPE"] must be "RSA2" or "RSA".', id="zhifu.E007"))
 
-    gateway = conf.get("GATEWAY_URL")
-    problem = _url_problem(gateway)
-    gateway_local = False
-    if problem:
-        messages.append(Error(f'ZHIFU["GATEWAY_URL"] {problem}.', id="zhifu.E008"))
-    else:
-        parts = urlsplit(str(gateway))
-        gateway_local = is_local_host(parts.hostname)
-        if parts.scheme != "https" and not gateway_local:
-            messages.append(
-                Error(
-                    f'ZHIFU["GATEWAY_URL"] {gateway!r} is plain http to a remote host.',
-                    hint="Alipay's gateways are https; http is only for a local sandbox.",
-                    id="zhifu.E008",
-                )
-            )
-        if not parts.path.endswith("gateway.do"):
-            messages.append(
-                Warning(
-                    f'ZHIFU["GATEWAY_URL"] {gateway!r} does not end in gateway.do.',
-                    hint="e.g. https://openapi.alipay.com/gateway.do",
-                    id="zhifu.W002",
-                )
-            )
-    for key in ("NOTIFY_URL", "RETURN_URL"):
-        value = conf.get(key)
-        problem = _url_problem(value)
-        if problem:
-            messages.append(
-                Error(
-                    f'ZHIFU["{key}"] {problem}.',
-                    hint="Give the absolute URL, e.g. https://shop.example.com/zhifu/alipay/notify/",
-                    id="zhifu.E009",
-                )
-            )
-            continue
-        if (
-            key == "NOTIFY_URL"
-            and not settings.DEBUG
-            and is_local_host(urlsplit(str(value)).hostname)
-            and not gateway_local
-        ):
-            messages.append(
-                Error(
-                    f'ZHIFU["NOTIFY_URL"] {value!r} points to this machine; Alipay cannot reach it.',
-                    hint="Use the public URL of the site (allowed only with DEBUG or a local sandbox gateway).",
-                    id="zhifu.E010",
-                )
-            )
+@register("zhifu")
+def check_timing(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    conf = _conf()
+    if conf is None:
+        return []
+    messages: list[CheckMessage] = []
     expiry = conf.get("ORDER_EXPIRY")
-    if isinstance(expiry, int | float) and not isinstance(expiry, bool):
-        expiry = timedelta(seconds=expiry)
     if not isinstance(expiry, timedelta) or expiry <= timedelta(0):
         messages.append(
             Error('ZHIFU["ORDER_EXPIRY"] must be a positive timedelta.', id="zhifu.E011")
         )
-    if conf.get("LATE_PAYMENT_POLICY") not in ("refund", "flag"):
-        messages.append(
-            Error('ZHIFU["LATE_PAYMENT_POLICY"] must be "refund" or "flag".', id="zhifu.E012")
-        )
-    catalog = conf.get("CATALOG")
-    if catalog and isinstance(catalog, str):
-        try:
-            import_string(catalog)
-        except ImportError as exc:
+    for key in ("HTTP_TIMEOUT", "REFUND_RETRY_AFTER"):
+        if not _seconds(conf.get(key)):
             messages.append(
-                Error(f'ZHIFU["CATALOG"] {catalog!r} cannot be imported: {exc}', id="zhifu.E013")
+                Error(f'ZHIFU["{key}"] must be a positive number of seconds.', id="zhifu.E017")
             )
     schedule = conf.get("RECONCILE_SCHEDULE")
-    if not schedule or any(not isinstance(s, int | float) or s <= 0 for s in schedule):
+    if (
+        not isinstance(schedule, list | tuple)
+        or not schedule
+        or not all(_seconds(s) for s in schedule)
+    ):
         messages.append(
             Error('ZHIFU["RECONCILE_SCHEDULE"] must be positive seconds.', id="zhifu.E014")
         )
@@ -207,4 +130,52 @@ def check_zhifu_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
                 id="zhifu.W003",
             )
         )
+    if not isinstance(conf.get("SEND_TIME_EXPIRE"), bool):
+        messages.append(Error('ZHIFU["SEND_TIME_EXPIRE"] must be True or False.', id="zhifu.E018"))
     return messages
+
+
+@register("zhifu")
+def check_orders(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    conf = _conf()
+    if conf is None:
+        return []
+    messages: list[CheckMessage] = []
+    if conf.get("LATE_PAYMENT_POLICY") not in ("refund", "flag"):
+        messages.append(
+            Error('ZHIFU["LATE_PAYMENT_POLICY"] must be "refund" or "flag".', id="zhifu.E012")
+        )
+    prefix = conf.get("ORDER_NO_PREFIX")
+    if not isinstance(prefix, str) or not ((prefix.isascii() and prefix.isalnum()) or prefix == ""):
+        messages.append(
+            Error(
+                f'ZHIFU["ORDER_NO_PREFIX"] {prefix!r} must be ASCII letters and digits.',
+                hint="Order numbers sent to gateways may hold only letters, digits, _ and -.",
+                id="zhifu.E019",
+            )
+        )
+    elif len(prefix) > 8:
+        messages.append(
+            Error(
+                f'ZHIFU["ORDER_NO_PREFIX"] {prefix!r} is longer than 8 characters.',
+                hint="Order numbers must stay short enough for every gateway.",
+                id="zhifu.E019",
+            )
+        )
+    catalog = conf.get("CATALOG")
+    if catalog and isinstance(catalog, str):
+        try:
+            import_string(catalog)
+        except ImportError as exc:
+            messages.append(
+                Error(f'ZHIFU["CATALOG"] {catalog!r} cannot be imported: {exc}', id="zhifu.E013")
+            )
+    return messages
+
+
+def check_zhifu_settings() -> list[CheckMessage]:
+    """Every check of the ``ZHIFU`` setting, for ``zhifu_check`` and tests."""
+    first = check_setting_exists()
+    if any(m.is_serious() for m in first):
+        return first
+    return [*first, *check_providers(), *check_timing(), *check_orders()]

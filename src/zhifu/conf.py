@@ -1,4 +1,4 @@
-"""The one namespaced setting, ``ZHIFU``, read lazily; and the process-wide Alipay client.
+"""The one namespaced setting, ``ZHIFU``, read lazily.
 
 Example::
 
@@ -27,7 +27,7 @@ from django.dispatch import receiver
 
 from .exceptions import ConfigurationError
 
-__all__ = ["DEFAULTS", "get_alipay_client", "reset", "zhifu_settings"]
+__all__ = ["DEFAULTS", "reset", "zhifu_settings"]
 
 DEFAULTS: dict[str, Any] = {
     "APP_ID": "",
@@ -54,6 +54,11 @@ DEFAULTS: dict[str, Any] = {
     "ORDER_NO_PREFIX": "Z",
     # Send the order's expiry to Alipay as ``time_expire`` so the cashier refuses late payments.
     "SEND_TIME_EXPIRE": True,
+    # The payment providers, by dotted path (see zhifu.providers.base and docs/architecture.md).
+    "PROVIDERS": (
+        "zhifu.providers.alipay.AlipayProvider",
+        "zhifu.providers.balance.BalanceProvider",
+    ),
 }
 
 _KEYS = frozenset(DEFAULTS)
@@ -102,69 +107,23 @@ class ZhifuSettings:
 
 zhifu_settings = ZhifuSettings()
 
-_client: Any = None
-_client_lock = threading.Lock()
-
-
-def build_alipay_client(config: dict[str, Any] | None = None, **overrides: Any) -> Any:
-    """A new :class:`zhifu.alipay.AlipayClient` from the ``ZHIFU`` setting (keys loaded now)."""
-    from .alipay import AlipayClient
-
-    conf = dict(config or zhifu_settings.as_dict())
-    if not conf.get("APP_ID"):
-        raise ConfigurationError("configuration_error", 'ZHIFU["APP_ID"] is not set')
-    if not conf.get("APP_PRIVATE_KEY"):
-        raise ConfigurationError("configuration_error", 'ZHIFU["APP_PRIVATE_KEY"] is not set')
-    options: dict[str, Any] = {
-        "app_id": str(conf["APP_ID"]),
-        "app_private_key": conf["APP_PRIVATE_KEY"],
-        "gateway_url": conf["GATEWAY_URL"],
-        "seller_id": conf.get("SELLER_ID") or None,
-        "sign_type": conf.get("SIGN_TYPE") or "RSA2",
-        "notify_url": conf.get("NOTIFY_URL") or None,
-        "return_url": conf.get("RETURN_URL") or None,
-        "timeout": float(conf.get("HTTP_TIMEOUT") or 15.0),
-    }
-    options.update(overrides)
-    if conf.get("APP_CERT") or conf.get("ALIPAY_PUBLIC_CERT") or conf.get("ALIPAY_ROOT_CERT"):
-        return AlipayClient.from_certificates(
-            app_cert=conf["APP_CERT"],
-            alipay_public_cert=conf["ALIPAY_PUBLIC_CERT"],
-            alipay_root_cert=conf["ALIPAY_ROOT_CERT"],
-            **options,
-        )
-    if not conf.get("ALIPAY_PUBLIC_KEY"):
-        raise ConfigurationError("configuration_error", 'ZHIFU["ALIPAY_PUBLIC_KEY"] is not set')
-    return AlipayClient(alipay_public_key=conf["ALIPAY_PUBLIC_KEY"], **options)
-
-
-def get_alipay_client() -> Any:
-    """The process-wide ``AlipayClient``: keys are loaded once, not on every request."""
-    global _client
-    client = _client
-    if client is not None:
-        return client
-    with _client_lock:
-        if _client is None:
-            _client = build_alipay_client()
-        return _client
-
-
-def set_alipay_client(client: Any) -> None:
-    """Replace the cached client (tests, or a site that builds its own client)."""
-    global _client
-    with _client_lock:
-        _client = client
-
 
 def reset() -> None:
-    global _client
+    """Forget the cached setting and the providers built from it (their clients and keys)."""
+    from .providers import registry
+
     zhifu_settings.reset()
-    with _client_lock:
-        old, _client = _client, None
-    if old is not None:
+    for provider in _built_providers():
         with contextlib.suppress(Exception):  # a stale pool must never break a reset
-            old.close_connections()
+            provider.close_connections()
+    registry.reset()
+
+
+def _built_providers() -> list[Any]:
+    from .providers import registry
+
+    built = registry._providers or {}
+    return [p for p in built.values() if hasattr(p, "close_connections")]
 
 
 @receiver(setting_changed)

@@ -111,12 +111,6 @@ class Order(models.Model):
             self.Status.REFUNDED,
         )
 
-    @property
-    def refundable_amount(self) -> Decimal:
-        if not self.is_paid:
-            return ZERO
-        return self.total_amount - self.refunded_amount
-
 
 class OrderLine(models.Model):
     """A snapshot of one thing bought: what it was (any model), its title and price then."""
@@ -192,21 +186,15 @@ class PaymentAttempt(models.Model):
         # after the order expired or was cancelled. Refunded automatically or flagged.
         EXTRA = "extra", _("paid, not applied (refund due)")
 
-    class Channel(models.TextChoices):
-        ALIPAY_PAGE = "alipay_page", _("Alipay (PC web)")
-        ALIPAY_WAP = "alipay_wap", _("Alipay (mobile web)")
-        ALIPAY_QR = "alipay_qr", _("Alipay (QR code)")
-        BALANCE = "balance", _("wallet balance")
-
     order = models.ForeignKey(
         Order, on_delete=models.PROTECT, related_name="attempts", verbose_name=_("order")
     )
-    provider = models.CharField(max_length=16, verbose_name=_("provider"))  # "alipay" | "balance"
-    channel = models.CharField(
-        max_length=16, choices=Channel.choices, verbose_name=_("payment method")
-    )
+    # A provider's name and one of its channels (zhifu.providers.registry): not database
+    # choices, so that adding a provider needs no migration.
+    provider = models.CharField(max_length=16, verbose_name=_("provider"))
+    channel = models.CharField(max_length=16, verbose_name=_("payment method"))
     out_trade_no = models.CharField(max_length=64, unique=True, verbose_name=_("payment number"))
-    trade_no = models.CharField(max_length=64, blank=True, verbose_name=_("Alipay trade number"))
+    trade_no = models.CharField(max_length=64, blank=True, verbose_name=_("gateway trade number"))
     amount = models.DecimalField(max_digits=12, decimal_places=2, verbose_name=_("amount"))
     status = models.CharField(
         max_length=16,
@@ -218,8 +206,8 @@ class PaymentAttempt(models.Model):
     buyer_id = models.CharField(max_length=64, blank=True, verbose_name=_("buyer ID"))
     paid_at = models.DateTimeField(null=True, blank=True, verbose_name=_("paid at"))
     closed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("closed at"))
-    # Alipay confirmed it can't be paid
-    closed_at_gateway = models.BooleanField(default=False, verbose_name=_("closed at Alipay"))
+    # the gateway confirmed it can't be paid
+    closed_at_gateway = models.BooleanField(default=False, verbose_name=_("closed at the gateway"))
     qr_code = models.CharField(max_length=512, blank=True, verbose_name=_("QR code"))
     # the provider's last data about the trade
     raw = models.JSONField(default=dict, blank=True, verbose_name=_("raw data"))
@@ -261,22 +249,23 @@ class Notification(models.Model):
         REJECTED = "rejected", _("rejected")
         ERROR = "error", _("error (will be retried)")
 
-    provider = models.CharField(max_length=16, default="alipay", verbose_name=_("provider"))
+    provider = models.CharField(max_length=16, verbose_name=_("provider"))
     received_at = models.DateTimeField(
         auto_now_add=True, db_index=True, verbose_name=_("received at")
     )
     remote_addr = models.CharField(max_length=64, blank=True, verbose_name=_("remote address"))
     headers = models.JSONField(default=dict, blank=True, verbose_name=_("headers"))
+    # The body exactly once, as received (empty when larger than the pipeline accepts: then only
+    # its size and digest are kept). Nothing parsed from it is stored before it is verified.
     body = models.TextField(blank=True, verbose_name=_("body"))
-    # parsed body (unverified until outcome)
-    params = models.JSONField(default=dict, blank=True, verbose_name=_("parameters"))
-    notify_id = models.CharField(
-        max_length=128, blank=True, db_index=True, verbose_name=_("notify ID")
-    )
+    body_size = models.PositiveIntegerField(default=0, verbose_name=_("body size"))
+    body_sha256 = models.CharField(max_length=64, blank=True, verbose_name=_("body SHA-256"))
+    # From the verified event:
+    event_id = models.CharField(max_length=128, blank=True, verbose_name=_("gateway's event ID"))
     out_trade_no = models.CharField(
         max_length=64, blank=True, db_index=True, verbose_name=_("payment number")
     )
-    trade_status = models.CharField(max_length=32, blank=True, verbose_name=_("trade status"))
+    state = models.CharField(max_length=32, blank=True, verbose_name=_("what it said"))
     outcome = models.CharField(
         max_length=16,
         choices=Outcome.choices,
@@ -285,7 +274,7 @@ class Notification(models.Model):
         verbose_name=_("outcome"),
     )
     # bad_signature, app_id...
-    reason = models.CharField(max_length=64, blank=True, db_index=True, verbose_name=_("reason"))
+    reason = models.CharField(max_length=64, blank=True, verbose_name=_("reason"))
     # a readable explanation; a traceback on error
     detail = models.TextField(blank=True, verbose_name=_("detail"))
     processed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("processed at"))
@@ -372,12 +361,6 @@ class Refund(models.Model):
 
     def __str__(self) -> str:
         return f"refund {self.out_request_no} {self.amount} ({self.status})"
-
-    @property
-    def counts_for_order(self) -> bool:
-        """Refunds of the order's counted payment change the order's status; refunds of extra
-        payments do not."""
-        return not self.automatic
 
 
 class Wallet(models.Model):

@@ -1,6 +1,7 @@
-"""The two endpoints Alipay calls: the asynchronous notification and the browser return.
+"""The endpoints gateways call: the asynchronous notification and the browser return, one pair
+per provider (``<provider>/notify/`` and ``<provider>/return/``).
 
-Both are thin: they parse the request, call one service function, and render the result.
+Both are thin: they parse the request, call one service function, and render its result.
 """
 
 from __future__ import annotations
@@ -8,48 +9,41 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.db import DatabaseError, transaction
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from .alipay import SignatureError
-from .conf import zhifu_settings
-from .exceptions import GatewayUnavailable
-from .models import Order, PaymentAttempt
-from .providers import alipay as alipay_provider
-from .services.notifications import is_acknowledged, process_notification, record_notification
-from .services.payments import sync_attempt
+from .exceptions import ConfigurationError
+from .models import Order
+from .money import format_amount
+from .services.notifications import receive_notification
+from .services.returns import ReturnResult, handle_return
 
-__all__ = ["alipay_notify", "alipay_return"]
+__all__ = ["notify", "order_status_payload", "payment_return"]
 
 log = logging.getLogger("zhifu.views")
 
 
 # Not wrapped in ATOMIC_REQUESTS: the raw notification must commit before it is verified, and
-# "success" may only be sent after the transaction that applied it committed.
+# the acknowledgement may only be sent after the transaction that applied it committed.
 @transaction.non_atomic_requests
-@csrf_exempt  # Alipay's servers post here; they have no CSRF token. This view only.
+@csrf_exempt  # gateways' servers post here; they have no CSRF token. These views only.
 @require_POST
-def alipay_notify(request: HttpRequest) -> HttpResponse:
-    """Store → verify → lock → check → act, then answer exactly ``success`` after commit
-    (also for a duplicate) or ``fail`` so that Alipay retries."""
+def notify(request: HttpRequest, provider: str) -> HttpResponse:
+    """Store → verify → lock → check → act, then the provider's acknowledgement after commit
+    (also for a duplicate), or a refusal that makes the gateway retry."""
     try:
-        notification = record_notification(
+        ack = receive_notification(
+            provider,
             body=request.body,
             headers=dict(request.headers),
             remote_addr=request.META.get("REMOTE_ADDR", ""),
         )
-    except DatabaseError:
-        log.exception("cannot store an Alipay notification; answering fail so Alipay retries")
-        return HttpResponse("fail", content_type="text/plain", status=503)
-    process_notification(notification)
-    if is_acknowledged(notification):
-        return HttpResponse("success", content_type="text/plain")
-    status = 503 if notification.outcome == "error" else 400
-    return HttpResponse("fail", content_type="text/plain", status=status)
+    except ConfigurationError:
+        raise Http404("no such payment provider") from None
+    return HttpResponse(ack.body, status=ack.status, content_type=ack.content_type)
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -57,69 +51,45 @@ def _wants_json(request: HttpRequest) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
-def _error(request: HttpRequest, code: str, message: str, status: int) -> HttpResponse:
-    if _wants_json(request):
-        return JsonResponse({"error": {"code": code, "message": message}}, status=status)
-    return render(
-        request,
-        "zhifu/return.html",
-        {"order": None, "error": {"code": code, "message": message}},
-        status=status,
-    )
-
-
 def order_status_payload(order: Order) -> dict[str, Any]:
     return {
         "out_trade_no": order.out_trade_no,
         "status": order.status,
         "paid": order.is_paid,
-        "total_amount": f"{order.total_amount:.2f}",
+        "total_amount": format_amount(order.total_amount),
         "subject": order.subject,
     }
 
 
-@transaction.non_atomic_requests  # the query to Alipay must not run holding row locks
-@require_GET
-def alipay_return(request: HttpRequest) -> HttpResponse:
-    """The buyer's browser comes back from the cashier. The signature is checked, and if the
-    order is not paid yet Alipay is *queried*; the redirect itself never marks anything paid."""
-    if not request.GET:
-        return _error(
-            request, "missing_parameters", _("this page is opened when returning from Alipay"), 400
-        )
-    try:
-        data = alipay_provider.verify(request.GET)
-    except SignatureError:
-        log.warning("return with a bad signature remote=%s", request.META.get("REMOTE_ADDR", ""))
-        return _error(request, "bad_signature", _("the link's signature is not valid"), 400)
-    if data.get("app_id") != str(zhifu_settings.APP_ID):
-        return _error(request, "bad_signature", _("the link is not for this shop"), 400)
-    attempt = (
-        PaymentAttempt.objects.select_related("order")
-        .filter(out_trade_no=data.get("out_trade_no", ""))
-        .first()
-    )
-    user = request.user
-    if attempt is None or (
-        user.is_authenticated and user.pk != attempt.order.user_id and not user.is_staff
-    ):
-        return _error(request, "order_not_found", _("no such order"), 404)
-    order = attempt.order
-    confirming = False
-    if not order.is_paid and attempt.status in (
-        PaymentAttempt.Status.PENDING,
-        PaymentAttempt.Status.CLOSED,
-    ):
-        try:
-            order = sync_attempt(attempt)
-        except GatewayUnavailable:
-            confirming = True
-    if not order.is_paid and order.status == Order.Status.PENDING:
-        confirming = True
+def _render(request: HttpRequest, result: ReturnResult) -> HttpResponse:
+    error = result.error
+    status = error.status if error is not None else 200
     if _wants_json(request):
-        return JsonResponse({**order_status_payload(order), "confirming": confirming})
-    return render(
-        request,
-        "zhifu/return.html",
-        {"order": order, "attempt": attempt, "confirming": confirming, "error": None},
-    )
+        body: dict[str, Any]
+        if error is not None:
+            body = {"error": {"code": error.code, "message": error.message}}
+        elif result.order is None:
+            body = {"confirming": result.confirming, "sign_in": True}
+        else:
+            body = {**order_status_payload(result.order), "confirming": result.confirming}
+        return JsonResponse(body, status=status)
+    context = {
+        "order": result.order,
+        "attempt": result.attempt,
+        "confirming": result.confirming,
+        "anonymous": result.anonymous,
+        "error": {"code": error.code, "message": error.message} if error is not None else None,
+    }
+    return render(request, "zhifu/return.html", context, status=status)
+
+
+@transaction.non_atomic_requests  # the gateway query must not run holding row locks
+@require_GET
+def payment_return(request: HttpRequest, provider: str) -> HttpResponse:
+    """The buyer's browser comes back from the cashier. The redirect is verified, and if the
+    order is not paid yet the gateway is *queried*; the redirect never marks anything paid."""
+    try:
+        result = handle_return(provider, request.GET, request.user)
+    except ConfigurationError:
+        raise Http404("no such payment provider") from None
+    return _render(request, result)

@@ -1,5 +1,6 @@
-"""Wallets: every movement is one ledger entry; the balance is the ledger's sum, cached on the
-wallet row and updated under a row lock in the same transaction; it never goes negative."""
+"""Wallets, the domain: every movement is one ledger entry; the balance is the ledger's sum,
+cached on the wallet row and updated under a row lock in the same transaction; it never goes
+negative. Both the services and the wallet's payment provider use this module; it uses neither."""
 
 from __future__ import annotations
 
@@ -12,19 +13,23 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils.translation import gettext_lazy as _
 
-from ..exceptions import InsufficientBalance, OrderError
-from ..models import LedgerEntry, Order, Refund, Wallet
-from ..money import MAX_AMOUNT, MIN_AMOUNT, AmountError, parse_amount
+from .exceptions import InsufficientBalance, OrderError, invalid_amount
+from .models import LedgerEntry, Order, Refund, Wallet
+from .money import AmountError, parse_signed_amount
 
 __all__ = [
+    "CHANNEL",
     "LedgerMismatch",
     "audit",
     "balance",
-    "create_top_up",
     "get_wallet",
     "ledger_sum",
+    "lock_wallets",
     "post_entry",
 ]
+
+# The payment channel (and provider name) of paying from the wallet.
+CHANNEL = "balance"
 
 log = logging.getLogger("zhifu.wallet")
 ZERO = Decimal("0.00")
@@ -49,6 +54,14 @@ def get_wallet(user: Any) -> Wallet:
             return Wallet.objects.create(user_id=pk)
     except IntegrityError:  # created concurrently
         return Wallet.objects.get(user_id=pk)
+
+
+def lock_wallets(users: list[Any]) -> None:
+    """Lock the wallets of ``users`` in ascending wallet id (creating missing ones first). Call it
+    before touching two wallets in one transaction, so that two payments touching the same two
+    wallets the other way round wait for each other instead of deadlocking."""
+    ids = sorted(get_wallet(user).pk for user in users)
+    list(Wallet.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
 
 
 def _locked_wallet(user: Any) -> Wallet:
@@ -85,23 +98,10 @@ def post_entry(
     """
     if kind not in LedgerEntry.Kind.values:
         raise ValueError(f"unknown ledger entry kind {kind!r}")
-    if isinstance(amount, str) and amount.strip().startswith("-"):
-        value = -parse_amount(amount.strip()[1:])
-    elif isinstance(amount, Decimal | int) and not isinstance(amount, bool) and amount < 0:
-        value = -parse_amount(-amount)
-    else:
-        try:
-            value = parse_amount(amount)
-        except AmountError:
-            raise OrderError(
-                "invalid_amount",
-                _(
-                    "the amount must be from %(minimum)s to %(maximum)s with at most two decimal "
-                    "places, such as 12.30"
-                ),
-                minimum=MIN_AMOUNT,
-                maximum=MAX_AMOUNT,
-            ) from None
+    try:
+        value = parse_signed_amount(amount)
+    except AmountError as exc:
+        raise invalid_amount(exc) from None
     with transaction.atomic():
         wallet = _locked_wallet(user)
         new_balance = wallet.balance + value
@@ -132,30 +132,6 @@ def post_entry(
             order.out_trade_no if order else "",
         )
         return entry
-
-
-def create_top_up(user: Any, amount: Decimal | str | int) -> Order:
-    """A ``topup`` order to pay through Alipay; the wallet is credited when it is paid."""
-    from .orders import LineSpec, create_order
-
-    try:
-        value = parse_amount(amount)
-    except AmountError:
-        raise OrderError(
-            "invalid_amount",
-            _(
-                "the amount must be from %(minimum)s to %(maximum)s with at most two decimal "
-                "places, such as 12.30"
-            ),
-            minimum=MIN_AMOUNT,
-            maximum=MAX_AMOUNT,
-        ) from None
-    return create_order(
-        user,
-        lines=[LineSpec(title="钱包充值 wallet top-up", unit_price=value, sku="wallet-top-up")],
-        subject=f"钱包充值 {value}",
-        kind=Order.Kind.TOPUP,
-    )
 
 
 def _cents(value: Any) -> Decimal:

@@ -49,7 +49,9 @@ def test_replay_action(admin_client_, fake_alipay, user, fulfilled):
     order = make_order(user)
     attempt = make_attempt(order)
     body = fake_alipay.body(fake_alipay.notification(attempt))
-    note = Notification.objects.create(body=body.decode(), outcome="error", reason="error")
+    note = Notification.objects.create(
+        provider="alipay", body=body.decode(), outcome="error", reason="error"
+    )
     response = admin_client_.post(
         "/admin/zhifu/notification/",
         {"action": "replay", "_selected_action": [note.pk]},

@@ -1,4 +1,4 @@
-"""System checks, the lazy setting, and the once-per-process Alipay client."""
+"""System checks, the lazy setting, and the once-per-process provider (and Alipay client)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,12 @@ from django.core.management.base import CommandError
 
 from zhifu.alipay import generate_key_pair
 from zhifu.checks import check_zhifu_settings
-from zhifu.conf import get_alipay_client, zhifu_settings
+from zhifu.conf import zhifu_settings
+from zhifu.providers import registry
+
+
+def get_alipay_client():
+    return registry.get("alipay").client  # type: ignore[attr-defined]
 
 
 def ids(settings_fixture=None):
@@ -60,6 +65,15 @@ def test_missing_setting(settings):
         ({"RECONCILE_SCHEDULE": (60, 600)}, "zhifu.W003"),
         ({"GATEWAY_URL": "https://openapi.alipay.com/"}, "zhifu.W002"),
         ({"APP_SECRET": "typo"}, "zhifu.W001"),
+        ({"SELLER_ID": "", "GATEWAY_URL": "https://openapi.alipay.com/gateway.do"}, "zhifu.E015"),
+        ({"SELLER_ID": "seller@example.com"}, "zhifu.E015"),
+        ({"PROVIDERS": ["no.such.Provider"]}, "zhifu.E016"),
+        ({"HTTP_TIMEOUT": 0}, "zhifu.E017"),
+        ({"REFUND_RETRY_AFTER": "soon"}, "zhifu.E017"),
+        ({"SEND_TIME_EXPIRE": "yes"}, "zhifu.E018"),
+        ({"ORDER_NO_PREFIX": "Z-"}, "zhifu.E019"),
+        ({"ORDER_NO_PREFIX": "VERYLONGPREFIX"}, "zhifu.E019"),
+        ({"QUIT_URL": "/shop/"}, "zhifu.E009"),
     ],
 )
 def test_each_problem_is_reported(fake_alipay, settings, change, expected):
@@ -72,6 +86,18 @@ def test_private_key_must_match_the_configured_app_public_key(fake_alipay, setti
     messages = check_zhifu_settings()
     assert [m.id for m in messages] == ["zhifu.E006"]
     assert "does not match" in messages[0].msg
+
+
+def test_the_merchant_id_may_be_left_out_only_for_a_local_sandbox(fake_alipay, settings):
+    settings.ZHIFU = {**fake_alipay.config, "SELLER_ID": ""}  # gateway on 127.0.0.1
+    assert "zhifu.E015" not in ids()
+    settings.ZHIFU = {
+        **fake_alipay.config,
+        "SELLER_ID": "",
+        "GATEWAY_URL": "https://openapi.alipay.com/gateway.do",
+    }
+    (message,) = [m for m in check_zhifu_settings() if m.id == "zhifu.E015"]
+    assert "PID" in message.hint
 
 
 def test_local_notify_url_is_fine_with_debug_or_a_local_sandbox(fake_alipay, settings):

@@ -7,7 +7,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from tests.conftest import wait_until
+from tests.conftest import get_as, wait_until
 from zhifu.models import Notification, Order, PaymentAttempt
 from zhifu.services.orders import create_order_from_skus
 from zhifu.services.payments import start_payment
@@ -44,9 +44,12 @@ def test_full_flow_create_pay_notify_paid_fulfilled_once(
 
     # The browser comes back: the return page shows the real status, and fulfils nothing again.
     assert return_url.startswith(live_server.url)
-    page = httpx.get(return_url, headers={"Accept": "application/json"}, timeout=10)
+    page = get_as(user, return_url)
     assert page.status_code == 200
     assert page.json()["status"] == "paid"
-    html = httpx.get(return_url, timeout=10)
-    assert html.status_code == 200 and 'data-status="paid"' in html.text
+    html = get_as(user, return_url, json=False)
+    assert html.status_code == 200 and 'data-status="paid"' in html.content.decode()
+    anonymous = httpx.get(return_url, timeout=10)  # a bearer link shows no order details
+    assert anonymous.status_code == 200 and 'id="zhifu-sign-in"' in anonymous.text
+    assert order.subject not in anonymous.text and "data-status" not in anonymous.text
     assert fulfilled == [("paid", order.out_trade_no)]

@@ -19,7 +19,8 @@ from tests.core.factories import make_order
 from tests.shop.models import Product
 from zhifu.catalog import UnknownSku
 from zhifu.exceptions import IllegalTransition, InsufficientBalance, OrderError
-from zhifu.models import LedgerEntry, Order, PaymentAttempt
+from zhifu.models import LedgerEntry, Order
+from zhifu.providers import registry
 from zhifu.services import wallet
 from zhifu.services.orders import create_order_from_skus
 from zhifu.services.transitions import transition
@@ -181,7 +182,7 @@ def test_statuses_and_verbose_names_translate(fake_alipay, user) -> None:
             "cancelled": "已取消",
             "expired": "已过期",
         }
-        assert str(PaymentAttempt.Channel.BALANCE.label) == "钱包余额"
+        assert str(registry.channels()["balance"]) == "钱包余额"
         assert str(Order._meta.verbose_name) == "订单"
         assert str(Order._meta.get_field("out_trade_no").verbose_name) == "订单号"
     assert str(Order._meta.verbose_name) == "order"
@@ -243,7 +244,7 @@ def test_return_page_in_chinese(client) -> None:
     assert 'data-code="missing_parameters"' in html
     assert data.json()["error"] == {
         "code": "missing_parameters",
-        "message": "此页面需从支付宝付款后返回时打开",
+        "message": "此页面需从支付页面付款后返回时打开",
     }
     english = client.get("/zhifu/alipay/return/").content.decode()
     assert "Cannot show this payment" in english and "无法" not in english

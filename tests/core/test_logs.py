@@ -12,7 +12,7 @@ import httpx
 import pytest
 from rest_framework.test import APIClient
 
-from tests.conftest import wait_until
+from tests.conftest import get_as, wait_until
 from zhifu.logs import JsonFormatter, redact
 from zhifu.models import Order, PaymentAttempt
 
@@ -36,7 +36,7 @@ def test_redact():
 
 @pytest.mark.django_db(transaction=True)
 def test_a_full_flow_logs_orders_and_trades_but_no_secrets(
-    sandbox_zhifu, user, staff, product, live_server, caplog
+    sandbox_zhifu, user, refund_staff, product, live_server, caplog
 ):
     sb = sandbox_zhifu
     caplog.set_level(logging.DEBUG)
@@ -58,9 +58,7 @@ def test_a_full_flow_logs_orders_and_trades_but_no_secrets(
     return_url = sb.pay(payment["payment_out_trade_no"])
     order = Order.objects.get(out_trade_no=out_trade_no)
     assert wait_until(lambda: Order.objects.get(pk=order.pk).status == "paid")
-    assert httpx.get(return_url, headers={"Accept": "application/json"}, timeout=10).json()[
-        "status"
-    ] == ("paid")
+    assert get_as(order.user, return_url).json()["status"] == "paid"
     forged = {**sb.notifications(out_trade_no=payment["payment_out_trade_no"])[0]["form"]}
     forged["total_amount"] = "0.01"
     assert httpx.post(live_server.url + "/zhifu/alipay/notify/", data=forged).text == "fail"

@@ -88,7 +88,7 @@ def test_get_is_refused(fake_alipay):
         ("alter_amount_after_signing", "bad_signature"),
         ("no_signature", "bad_signature"),
         ("other_app_id", "app_id"),
-        ("other_seller", "seller"),
+        ("other_seller", "merchant"),
         ("signed_other_amount", "amount"),
         ("unknown_order", "unknown_order"),
         ("duplicate_key", "bad_signature"),
@@ -159,7 +159,7 @@ def test_transient_database_error_is_not_acknowledged_then_replay_applies(
     def broken(*args, **kwargs):
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(pipeline, "apply_trade_state", broken)
+    monkeypatch.setattr(pipeline, "apply_payment_event", broken)
     response = post(fake_alipay, fake_alipay.notification(attempt))
     assert response.status_code == 503 and response.content == b"fail"
     note = Notification.objects.get()
@@ -270,6 +270,7 @@ def test_refund_notification_completes_a_pending_refund(fake_alipay, paying, ful
 
 def test_record_keeps_raw_request_but_not_secrets(fake_alipay):
     note = pipeline.record_notification(
+        provider="alipay",
         body=b"a=1",
         headers={
             "Cookie": "sessionid=s3cret",

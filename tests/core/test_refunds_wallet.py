@@ -1,6 +1,6 @@
 """Refunds that move wallet money, and Alipay calls made with no transaction (no row lock) open.
 
-Alipay is replaced by a recorder at the provider boundary (``zhifu.providers.alipay``): each
+Alipay is replaced by a recorder at the provider boundary (the registered Alipay provider): each
 call notes whether a database transaction was open at that moment. A slow Alipay must never
 stall the site by holding row locks for the length of an HTTP call.
 """
@@ -14,13 +14,14 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 
-from tests.core.factories import make_attempt, make_order
+from tests.core.factories import make_attempt, make_order, pay
 from zhifu.exceptions import RefundError
 from zhifu.models import LedgerEntry, Order, PaymentAttempt, Refund
-from zhifu.providers import alipay as alipay_provider
+from zhifu.providers import registry
+from zhifu.providers.base import PaymentAction, RefundResult, RefundState
 from zhifu.services import wallet
 from zhifu.services.orders import cancel_order, expire_orders
-from zhifu.services.payments import apply_payment, pay_with_balance, start_payment
+from zhifu.services.payments import pay_with_balance, start_payment
 from zhifu.services.reconcile import reconcile_payments
 from zhifu.services.refunds import refund_order, retry_refunds
 
@@ -38,25 +39,29 @@ class RecordingAlipay:
     def _note(self, what: str, ref: str) -> None:
         self.calls.append((what, ref, transaction.get_connection().in_atomic_block))
 
-    def refund(self, *, out_trade_no, out_request_no, amount, reason=""):
-        self._note("refund", out_request_no)
+    def refund(self, refund):
+        self._note("refund", refund.out_request_no)
         status = self.refund_answers.pop(0) if self.refund_answers else "succeeded"
         code = {"failed": "ACQ.TRADE_HAS_FINISHED", "unknown": "ACQ.SYSTEM_ERROR"}.get(status, "")
-        return alipay_provider.RefundOutcome(status, code, "test answer")  # type: ignore[arg-type]
+        return RefundResult(RefundState(status), code, "test answer")
 
-    def close(self, out_trade_no):
-        self._note("close", out_trade_no)
+    def query_refund(self, refund):
+        self._note("query_refund", refund.out_request_no)
+        return RefundResult(RefundState.UNKNOWN, "test", "no answer")
+
+    def close(self, attempt):
+        self._note("close", attempt.out_trade_no)
         return self.close_answer
 
-    def query(self, out_trade_no):
-        self._note("query", out_trade_no)
+    def query(self, attempt):
+        self._note("query", attempt.out_trade_no)
         return None
 
     def start(self, order, attempt, *, return_url=None):
         self._note("start", attempt.out_trade_no)
         if attempt.channel == "alipay_qr":
-            return alipay_provider.PayRequest(qr_code=f"https://qr.example/{attempt.out_trade_no}")
-        return alipay_provider.PayRequest(pay_url=f"https://pay.example/{attempt.out_trade_no}")
+            return PaymentAction(qr_code=f"https://qr.example/{attempt.out_trade_no}")
+        return PaymentAction(url=f"https://pay.example/{attempt.out_trade_no}")
 
     @property
     def inside_transaction(self) -> list[tuple[str, str, bool]]:
@@ -66,15 +71,16 @@ class RecordingAlipay:
 @pytest.fixture
 def alipay(fake_alipay, monkeypatch) -> RecordingAlipay:
     recorder = RecordingAlipay()
-    for name in ("refund", "close", "query", "start"):
-        monkeypatch.setattr(alipay_provider, name, getattr(recorder, name))
+    provider = registry.get("alipay")
+    for name in ("refund", "query_refund", "close", "query", "start"):
+        monkeypatch.setattr(provider, name, getattr(recorder, name))
     return recorder
 
 
 def paid_top_up(user, amount: str = "50.00") -> tuple[Order, PaymentAttempt]:
     order = wallet.create_top_up(user, amount)
     attempt = make_attempt(order)
-    assert apply_payment(attempt, trade_no="T-topup", source="test") == "applied"
+    assert pay(attempt, trade_no="T-topup") == "applied"
     order.refresh_from_db()
     return order, attempt
 
@@ -195,8 +201,8 @@ def test_alipay_is_never_called_inside_a_transaction(alipay, user, fulfilled):
     # refunds, including the automatic refund of a second payment
     paid = make_order(user)
     first, second = make_attempt(paid), make_attempt(paid)
-    apply_payment(first, trade_no="T1", source="test")
-    apply_payment(second, trade_no="T2", source="test")
+    pay(first, trade_no="T1")
+    pay(second, trade_no="T2")
     refund_order(paid, amount="1.00")
     whats = {c[0] for c in alipay.calls}
     assert whats == {"start", "close", "query", "refund"}

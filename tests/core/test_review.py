@@ -5,7 +5,6 @@ the old trade at Alipay, amounts as Decimal strings."""
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import Decimal
 
 import httpx
 import pytest
@@ -18,13 +17,13 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from tests.conftest import wait_until
-from tests.core.factories import make_attempt, make_order
+from tests.core.factories import make_attempt, make_order, paid_event, pay
 from zhifu import signals, tasks
 from zhifu.models import Notification, Order, PaymentAttempt, Refund
-from zhifu.providers import alipay as alipay_provider
-from zhifu.providers.alipay import RefundOutcome, TradeState
+from zhifu.providers import registry
+from zhifu.providers.base import PaymentAction, RefundResult, RefundState
 from zhifu.services import wallet
-from zhifu.services.payments import apply_payment, pay_with_balance, start_payment
+from zhifu.services.payments import pay_with_balance, start_payment
 from zhifu.services.refunds import refund_order
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -65,19 +64,19 @@ def test_notify_is_not_wrapped_in_atomic_requests(fake_alipay, user, monkeypatch
 
 
 def test_api_refund_is_sent_at_once_even_with_atomic_requests(
-    fake_alipay, atomic_requests, user, staff, monkeypatch
+    fake_alipay, atomic_requests, user, refund_staff, monkeypatch
 ):
     calls = []
 
-    def refund(**kwargs):
+    def refund(refund):
         calls.append(connection.in_atomic_block)
-        return RefundOutcome("succeeded")
+        return RefundResult(RefundState.SUCCEEDED)
 
-    monkeypatch.setattr(alipay_provider, "refund", refund)
+    monkeypatch.setattr(registry.get("alipay"), "refund", refund)
     order = make_order(user)
-    apply_payment(make_attempt(order), trade_no="T1", source="test")
+    pay(make_attempt(order), trade_no="T1")
     api = APIClient()
-    api.force_authenticate(staff)
+    api.force_authenticate(refund_staff)
     body = api.post("/api/refunds/", {"out_trade_no": order.out_trade_no}, format="json").json()
     assert body["status"] == "succeeded" and body["amount"] == "12.30"
     assert calls == [False]  # no transaction (so no row lock) open while Alipay was called
@@ -90,9 +89,9 @@ def test_api_qr_pay_calls_alipay_outside_any_transaction(
 
     def start(order, attempt, *, return_url=None):
         seen.append(connection.in_atomic_block)
-        return alipay_provider.PayRequest(qr_code="https://qr.example/1")
+        return PaymentAction(qr_code="https://qr.example/1")
 
-    monkeypatch.setattr(alipay_provider, "start", start)
+    monkeypatch.setattr(registry.get("alipay"), "start", start)
     order = make_order(user)
     api = APIClient()
     api.force_authenticate(user)
@@ -159,20 +158,21 @@ def test_each_job_is_a_management_command_that_does_its_work(
     order = make_order(user)
     attempt = make_attempt(order)
     PaymentAttempt.objects.filter(pk=attempt.pk).update(next_check_at=timezone.now())
-    monkeypatch.setattr(
-        alipay_provider,
-        "query",
-        lambda out: TradeState(out, "2025T9", "TRADE_SUCCESS", Decimal("12.30")),
-    )
+    monkeypatch.setattr(registry.get("alipay"), "query", lambda a: paid_event(a, "2025T9"))
     call_command("zhifu_reconcile")
     assert Order.objects.get(pk=order.pk).status == "paid"
     # retry refunds: the first answer was lost, the retry succeeds with the same number
-    answers = iter([RefundOutcome("unknown", "ACQ.SYSTEM_ERROR"), RefundOutcome("succeeded")])
+    answers = iter(
+        [
+            RefundResult(RefundState.UNKNOWN, "ACQ.SYSTEM_ERROR"),
+            RefundResult(RefundState.SUCCEEDED),
+        ]
+    )
     sent = []
     monkeypatch.setattr(
-        alipay_provider,
+        registry.get("alipay"),
         "refund",
-        lambda **kw: sent.append(kw["out_request_no"]) or next(answers),
+        lambda r: sent.append(r.out_request_no) or next(answers),
     )
     refund = refund_order(Order.objects.get(pk=order.pk), amount="2.00")
     assert refund.status == "unknown"

@@ -1,95 +1,64 @@
-"""Alipay behind neutral types: the service layer never sees an ``AlipayClient`` directly.
+"""Alipay behind the provider contract (:mod:`zhifu.providers.base`).
 
-Errors are mapped here: a call whose outcome is unknown raises
-:class:`~zhifu.exceptions.GatewayUnavailable`; Alipay's definite answers come back as values.
+Everything that knows Alipay's wire words lives here: trade statuses, refund notifications
+(``out_biz_no``, ``refund_fee``, ``gmt_refund``), ``ACQ.*`` sub-codes, ``success``. The service layer
+sees only neutral events and the core's exceptions.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from datetime import datetime
+import threading
+from collections.abc import Mapping
+from dataclasses import replace
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
 
+from django.core.checks import CheckMessage
 from django.utils.translation import gettext_lazy as _
 
 from ..alipay import (
-    BEIJING,
     AlipayBusinessError,
+    AlipayClient,
     AlipayError,
+    InvalidRequestError,
+    SignatureError,
+    parse_time,
 )
-from ..conf import get_alipay_client, zhifu_settings
+from ..conf import zhifu_settings
 from ..exceptions import GatewayUnavailable, PaymentError
 from ..money import AmountError, parse_money
+from .alipay_config import build_client, check_settings
+from .base import (
+    Acknowledgement,
+    CloseOutcome,
+    Event,
+    Identity,
+    PaymentAction,
+    PaymentEvent,
+    PaymentState,
+    RefundEvent,
+    RefundResult,
+    RefundState,
+    Rejected,
+)
 
 if TYPE_CHECKING:
-    from ..models import Order, PaymentAttempt
+    from ..models import Order, PaymentAttempt, Refund
 
-__all__ = [
-    "CloseOutcome",
-    "PayRequest",
-    "RefundOutcome",
-    "TradeState",
-    "close",
-    "query",
-    "refund",
-    "refund_query",
-    "start",
-    "verify",
-]
+__all__ = ["AlipayProvider", "parse_body"]
 
 log = logging.getLogger("zhifu.providers.alipay")
 
-PROVIDER = "alipay"
-PAID_STATUSES = frozenset({"TRADE_SUCCESS", "TRADE_FINISHED"})
-
-
-@dataclass(frozen=True)
-class TradeState:
-    """What Alipay says about one trade (from a notification or ``alipay.trade.query``)."""
-
-    out_trade_no: str
-    trade_no: str
-    status: str  # WAIT_BUYER_PAY | TRADE_SUCCESS | TRADE_FINISHED | TRADE_CLOSED
-    total_amount: Decimal | None
-    buyer_id: str = ""
-    paid_at: datetime | None = None
-    raw: dict[str, Any] = field(default_factory=dict, repr=False)
-
-    @property
-    def is_paid(self) -> bool:
-        return self.status in PAID_STATUSES
-
-    @classmethod
-    def from_params(cls, data: dict[str, Any]) -> TradeState:
-        return cls(
-            out_trade_no=str(data.get("out_trade_no", "")),
-            trade_no=str(data.get("trade_no", "")),
-            status=str(data.get("trade_status", "")),
-            total_amount=_amount(data.get("total_amount")),
-            buyer_id=str(data.get("buyer_id") or data.get("buyer_user_id") or ""),
-            paid_at=parse_time(data.get("gmt_payment") or data.get("send_pay_date")),
-            raw=dict(data),
-        )
-
-
-@dataclass(frozen=True)
-class PayRequest:
-    pay_url: str = ""
-    form_html: str = ""
-    qr_code: str = ""
-
-
-CloseOutcome = Literal["closed", "not_exist", "not_closable"]
-
-
-@dataclass(frozen=True)
-class RefundOutcome:
-    status: Literal["succeeded", "failed", "unknown"]
-    code: str = ""
-    message: str = ""
-    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+STATES = {
+    "WAIT_BUYER_PAY": PaymentState.PENDING,
+    "TRADE_SUCCESS": PaymentState.PAID,
+    "TRADE_FINISHED": PaymentState.PAID,  # paid, and no refund possible any more
+    "TRADE_CLOSED": PaymentState.CLOSED,  # unpaid and timed out/closed, or fully refunded
+}
+NOT_CLOSABLE = frozenset({"ACQ.TRADE_STATUS_ERROR", "ACQ.TRADE_HAS_SUCCESS", "ACQ.TRADE_HAS_CLOSE"})
+MAX_BODY = 32 * 1024  # a real notification is a few KiB
 
 
 def _amount(value: Any) -> Decimal | None:
@@ -101,143 +70,267 @@ def _amount(value: Any) -> Decimal | None:
         return None
 
 
-def parse_time(value: Any) -> datetime | None:
-    """Alipay's ``yyyy-MM-dd HH:mm:ss`` (Beijing time) as an aware datetime, or None."""
-    if not value:
-        return None
-    try:
-        return datetime.strptime(str(value), "%Y-%m-%d %H:%M:%S").replace(tzinfo=BEIJING)
-    except ValueError:
-        return None
+def parse_body(body: bytes | str) -> dict[str, Any]:
+    """A form-urlencoded notification as ``{key: value}`` in its declared charset (a key given
+    twice keeps both values, as a list, so that verification refuses it)."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    if len(text) > MAX_BODY:
+        raise Rejected("too_large", f"body of {len(text)} bytes is larger than {MAX_BODY}")
+    charset = "utf-8"
+    for part in text.split("&"):
+        if part.startswith("charset="):
+            candidate = part[len("charset=") :].lower()
+            if candidate in ("utf-8", "gbk", "gb2312"):
+                charset = candidate
+    raw = parse_qs(text, keep_blank_values=True, encoding=charset, errors="replace")
+    return {k: v[0] if len(v) == 1 else v for k, v in raw.items()}
 
 
-def _unavailable(exc: AlipayError, what: str) -> GatewayUnavailable:
+def _unavailable(exc: AlipayError, request: str) -> GatewayUnavailable:
     return GatewayUnavailable(
         "gateway_unavailable",
         _("Alipay did not answer %(request)s (%(reason)s); try again later"),
-        request=what,
+        request=request,
         reason=exc.sub_code or exc.code or type(exc).__name__,
     )
 
 
-def verify(params: Any) -> dict[str, str]:
-    """Check the signature of a notification or return; raises ``zhifu.alipay.SignatureError``."""
-    return get_alipay_client().verify_notification(params)  # type: ignore[no-any-return]
-
-
-def start(order: Order, attempt: PaymentAttempt, *, return_url: str | None = None) -> PayRequest:
-    client = get_alipay_client()
-    options: dict[str, Any] = {
-        "out_trade_no": attempt.out_trade_no,
-        "total_amount": attempt.amount,
-        "subject": order.subject[:256],
+class AlipayProvider:
+    name = "alipay"
+    label = _("Alipay")
+    channels: Mapping[str, Any] = {
+        "alipay_page": _("Alipay (PC web)"),
+        "alipay_wap": _("Alipay (mobile web)"),
+        "alipay_qr": _("Alipay (QR code)"),
     }
-    if zhifu_settings.SEND_TIME_EXPIRE:
-        options["time_expire"] = order.expires_at
-    try:
-        if attempt.channel == "alipay_page":
-            req = client.page_pay(return_url=return_url, **options)
-            return PayRequest(pay_url=req.url, form_html=req.form_html())
-        if attempt.channel == "alipay_wap":
-            req = client.wap_pay(
-                return_url=return_url, quit_url=zhifu_settings.QUIT_URL or None, **options
-            )
-            return PayRequest(pay_url=req.url, form_html=req.form_html())
-        if attempt.channel == "alipay_qr":
-            result = client.precreate(**options)
-            return PayRequest(qr_code=result.qr_code)
-    except AlipayBusinessError as exc:
-        if exc.retryable:
-            raise _unavailable(exc, "precreate") from None
-        raise PaymentError(
-            "gateway_refused",
-            _("Alipay refused the payment: %(reason)s"),
-            reason=exc.sub_code or exc.code,
-        ) from None
-    except AlipayError as exc:
-        if isinstance(exc, ValueError):  # InvalidRequestError: our own data is wrong
+    remote = True
+
+    def __init__(self) -> None:
+        self._client: AlipayClient | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def client(self) -> AlipayClient:
+        """Built on first use from ``ZHIFU`` (keys load once per process, not per request)."""
+        client = self._client
+        if client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = build_client()
+                client = self._client
+        return client
+
+    def close_connections(self) -> None:
+        if self._client is not None:
+            self._client.close_connections()
+
+    def identity(self) -> Identity:
+        return Identity(
+            merchant_id=str(zhifu_settings.SELLER_ID or ""), app_id=str(zhifu_settings.APP_ID)
+        )
+
+    def check(self) -> list[CheckMessage]:
+        return check_settings(zhifu_settings.as_dict())
+
+    # -- paying -------------------------------------------------------------------------------
+
+    def start(
+        self, order: Order, attempt: PaymentAttempt, *, return_url: str | None = None
+    ) -> PaymentAction:
+        if attempt.channel == "alipay_qr" and attempt.qr_code:
+            return PaymentAction(qr_code=attempt.qr_code)  # one precreate per trade
+        options: dict[str, Any] = {
+            "out_trade_no": attempt.out_trade_no,
+            "total_amount": attempt.amount,
+            "subject": order.subject[:256],
+        }
+        if zhifu_settings.SEND_TIME_EXPIRE:
+            options["time_expire"] = order.expires_at
+        client = self.client
+        try:
+            if attempt.channel == "alipay_page":
+                page = client.page_pay(return_url=return_url, **options)
+                return PaymentAction(url=page.url, form_html=page.form_html())
+            if attempt.channel == "alipay_wap":
+                page = client.wap_pay(
+                    return_url=return_url, quit_url=zhifu_settings.QUIT_URL or None, **options
+                )
+                return PaymentAction(url=page.url, form_html=page.form_html())
+            if attempt.channel == "alipay_qr":
+                return PaymentAction(qr_code=client.precreate(**options).qr_code)
+        except AlipayBusinessError as exc:
+            if exc.retryable:
+                raise _unavailable(exc, "alipay.trade.precreate") from None
+            raise PaymentError(
+                "gateway_refused",
+                _("Alipay refused the payment: %(reason)s"),
+                reason=exc.sub_code or exc.code,
+            ) from None
+        except InvalidRequestError as exc:  # our own data is wrong
             raise PaymentError(
                 "invalid_payment_request",
                 _("Alipay cannot accept this payment request: %(reason)s"),
                 reason=str(exc.message),
             ) from None
-        raise _unavailable(exc, "precreate") from None
-    raise PaymentError(
-        "invalid_channel",
-        _("%(channel)s is not an Alipay payment method"),
-        channel=attempt.channel,
-    )
-
-
-def query(out_trade_no: str) -> TradeState | None:
-    """``alipay.trade.query``; ``None`` if Alipay has no such trade (page pay never opened)."""
-    try:
-        result = get_alipay_client().query(out_trade_no=out_trade_no)
-    except AlipayBusinessError as exc:
-        if exc.sub_code == "ACQ.TRADE_NOT_EXIST":
-            return None
-        raise _unavailable(exc, "alipay.trade.query") from None
-    except AlipayError as exc:
-        raise _unavailable(exc, "alipay.trade.query") from None
-    raw = dict(result.raw)
-    return TradeState(
-        out_trade_no=result.out_trade_no or out_trade_no,
-        trade_no=result.trade_no,
-        status=result.trade_status,
-        total_amount=result.total_amount,
-        buyer_id=result.buyer_user_id,
-        paid_at=parse_time(result.send_pay_date),
-        raw=raw,
-    )
-
-
-def close(out_trade_no: str) -> CloseOutcome:
-    """``alipay.trade.close``. ``not_exist`` (never opened) is a normal answer; ``not_closable``
-    means the trade is paid or already closed: query it."""
-    try:
-        get_alipay_client().close(out_trade_no=out_trade_no)
-    except AlipayBusinessError as exc:
-        if exc.sub_code == "ACQ.TRADE_NOT_EXIST":
-            return "not_exist"
-        if exc.sub_code in (
-            "ACQ.TRADE_STATUS_ERROR",
-            "ACQ.TRADE_HAS_SUCCESS",
-            "ACQ.TRADE_HAS_CLOSE",
-        ):
-            return "not_closable"
-        raise _unavailable(exc, "alipay.trade.close") from None
-    except AlipayError as exc:
-        raise _unavailable(exc, "alipay.trade.close") from None
-    return "closed"
-
-
-def refund(
-    *, out_trade_no: str, out_request_no: str, amount: Decimal, reason: str = ""
-) -> RefundOutcome:
-    """``alipay.trade.refund``, idempotent per ``out_request_no``."""
-    try:
-        result = get_alipay_client().refund(
-            out_trade_no=out_trade_no,
-            out_request_no=out_request_no,
-            refund_amount=amount,
-            refund_reason=reason or None,
+        except AlipayError as exc:
+            raise _unavailable(exc, "alipay.trade.precreate") from None
+        raise PaymentError(
+            "invalid_channel",
+            _("%(channel)s is not an Alipay payment method"),
+            channel=attempt.channel,
         )
-    except AlipayBusinessError as exc:
-        status: Literal["failed", "unknown"] = "unknown" if exc.retryable else "failed"
-        return RefundOutcome(status, exc.sub_code or exc.code or "", exc.sub_msg or exc.message)
-    except AlipayError as exc:
-        if isinstance(exc, ValueError):
-            return RefundOutcome("failed", "invalid_request", exc.message)
-        return RefundOutcome("unknown", type(exc).__name__, exc.message)
-    return RefundOutcome("succeeded", raw=dict(result.raw))
 
-
-def refund_query(*, out_trade_no: str, out_request_no: str) -> bool | None:
-    """True if Alipay says the refund happened, False if it did not, None if unknown."""
-    try:
-        result = get_alipay_client().refund_query(
-            out_trade_no=out_trade_no, out_request_no=out_request_no
+    def query(self, attempt: PaymentAttempt) -> PaymentEvent | None:
+        try:
+            result = self.client.query(out_trade_no=attempt.out_trade_no)
+        except AlipayBusinessError as exc:
+            if exc.sub_code == "ACQ.TRADE_NOT_EXIST":
+                return None  # the cashier was never opened
+            raise _unavailable(exc, "alipay.trade.query") from None
+        except AlipayError as exc:
+            raise _unavailable(exc, "alipay.trade.query") from None
+        event = self._payment_event(
+            {**result.raw, "out_trade_no": result.out_trade_no or attempt.out_trade_no},
+            payer=result.buyer_user_id,
+            paid_at=result.send_pay_date,
         )
-    except AlipayError:
-        return None
-    return bool(result.succeeded)
+        # The answer to our own signed request, verified with Alipay's key, names no app or
+        # seller: it is about the app and merchant that asked.
+        return replace(event, identity=self.identity())
+
+    def close(self, attempt: PaymentAttempt) -> CloseOutcome:
+        try:
+            self.client.close(out_trade_no=attempt.out_trade_no)
+        except AlipayBusinessError as exc:
+            if exc.sub_code == "ACQ.TRADE_NOT_EXIST":
+                return "not_exist"
+            if exc.sub_code in NOT_CLOSABLE:
+                return "not_closable"
+            raise _unavailable(exc, "alipay.trade.close") from None
+        except AlipayError as exc:
+            raise _unavailable(exc, "alipay.trade.close") from None
+        return "closed"
+
+    # -- refunds ------------------------------------------------------------------------------
+
+    def refund(self, refund: Refund) -> RefundResult:
+        """``alipay.trade.refund`` answers at once: the money moved, or it did not."""
+        try:
+            result = self.client.refund(
+                out_trade_no=refund.attempt.out_trade_no,
+                out_request_no=refund.out_request_no,
+                refund_amount=refund.amount,
+                refund_reason=refund.reason or None,
+            )
+        except AlipayBusinessError as exc:
+            state = RefundState.UNKNOWN if exc.retryable else RefundState.FAILED
+            return RefundResult(state, exc.sub_code or exc.code or "", exc.sub_msg or exc.message)
+        except InvalidRequestError as exc:
+            return RefundResult(RefundState.FAILED, "invalid_request", exc.message)
+        except AlipayError as exc:
+            return RefundResult(RefundState.UNKNOWN, type(exc).__name__, exc.message)
+        return RefundResult(RefundState.SUCCEEDED, raw=dict(result.raw))
+
+    def query_refund(self, refund: Refund) -> RefundResult:
+        """``alipay.trade.fastpay.refund.query``: no refund data means it never happened."""
+        try:
+            result = self.client.refund_query(
+                out_trade_no=refund.attempt.out_trade_no, out_request_no=refund.out_request_no
+            )
+        except AlipayError as exc:
+            return RefundResult(RefundState.UNKNOWN, type(exc).__name__, exc.message)
+        if result.succeeded:
+            return RefundResult(RefundState.SUCCEEDED, raw=dict(result.raw))
+        return RefundResult(RefundState.FAILED, "not_refunded", "Alipay has no such refund")
+
+    # -- what Alipay sends --------------------------------------------------------------------
+
+    def _verify(self, params: Mapping[str, Any]) -> dict[str, str]:
+        if not params:
+            raise Rejected("malformed", "empty or unparsable body")
+        multi = {k: v if isinstance(v, list) else [v] for k, v in params.items()}
+        try:
+            return self.client.verify_notification(multi)
+        except SignatureError as exc:
+            claimed = params.get("out_trade_no")
+            raise Rejected(
+                "bad_signature", exc.message, claimed=claimed if isinstance(claimed, str) else ""
+            ) from None
+
+    @staticmethod
+    def _identity(data: Mapping[str, str]) -> Identity:
+        return Identity(merchant_id=data.get("seller_id", ""), app_id=data.get("app_id", ""))
+
+    def _payment_event(
+        self, data: Mapping[str, Any], *, payer: str = "", paid_at: str = ""
+    ) -> PaymentEvent:
+        status = str(data.get("trade_status", ""))
+        state = STATES.get(status)
+        if state is None:
+            raise Rejected("unknown_status", f"unknown trade_status {status!r}")
+        return PaymentEvent(
+            provider=self.name,
+            out_trade_no=str(data.get("out_trade_no", "")),
+            state=state,
+            amount=_amount(data.get("total_amount")),
+            identity=self._identity(data),
+            trade_no=str(data.get("trade_no", "")),
+            payer_id=payer or str(data.get("buyer_id") or data.get("buyer_user_id") or ""),
+            paid_at=parse_time(paid_at or data.get("gmt_payment") or data.get("send_pay_date")),
+            final=status == "TRADE_FINISHED",
+            event_id=str(data.get("notify_id", "")),
+            raw=dict(data),
+        )
+
+    def parse_notification(self, body: bytes, headers: Mapping[str, str]) -> Event:
+        data = self._verify(parse_body(body))
+        if data.get("out_biz_no") and (data.get("refund_fee") or data.get("gmt_refund")):
+            # A refund notification. Alipay sends it only for a refund that happened; the trade
+            # was therefore paid (its status says TRADE_SUCCESS, or TRADE_CLOSED once all is
+            # refunded).
+            payment = PaymentEvent(
+                provider=self.name,
+                out_trade_no=data.get("out_trade_no", ""),
+                state=PaymentState.PAID,
+                amount=_amount(data.get("total_amount")),
+                identity=self._identity(data),
+                trade_no=data.get("trade_no", ""),
+                payer_id=data.get("buyer_id", ""),
+                paid_at=parse_time(data.get("gmt_payment")),
+                raw=dict(data),
+            )
+            return RefundEvent(
+                provider=self.name,
+                out_trade_no=data.get("out_trade_no", ""),
+                out_refund_no=data["out_biz_no"],
+                state=RefundState.SUCCEEDED,
+                amount=None,  # refund_fee is the trade's refunded total, not this refund's
+                trade_amount=payment.amount,
+                identity=payment.identity,
+                trade_no=payment.trade_no,
+                refunded_at=parse_time(data.get("gmt_refund")),
+                payment=payment,
+                event_id=data.get("notify_id", ""),
+                raw=dict(data),
+            )
+        return self._payment_event(data)
+
+    def parse_return(self, params: Mapping[str, Any]) -> PaymentEvent:
+        """The return carries no trade status: the event is ``pending`` (a hint to query)."""
+        lists = getattr(params, "lists", None)  # a QueryDict keeps repeated keys
+        data = self._verify(dict(lists()) if callable(lists) else dict(params))
+        return PaymentEvent(
+            provider=self.name,
+            out_trade_no=data.get("out_trade_no", ""),
+            state=PaymentState.PENDING,
+            amount=_amount(data.get("total_amount")),
+            identity=self._identity(data),
+            trade_no=data.get("trade_no", ""),
+            raw=dict(data),
+        )
+
+    def acknowledge(self, *, accepted: bool, retry: bool) -> Acknowledgement:
+        """Alipay stops retrying only on a body of exactly ``success``."""
+        if accepted:
+            return Acknowledgement(200, "success")
+        return Acknowledgement(503 if retry else 400, "fail")

@@ -1,74 +1,76 @@
-"""The notification pipeline: store raw → verify → lock → check → act → record the outcome.
+"""The notification pipeline, one for every provider: store raw → the provider verifies and
+parses → lock → compare → apply → record the outcome → the provider's acknowledgement.
 
-:func:`record_notification` commits the raw request in its own write before anything is
-verified, so nothing is ever silently dropped. :func:`process_notification` then verifies the
-signature, locks the order, checks app_id, seller_id, out_trade_no and total_amount, and applies
-the trade status through :mod:`zhifu.services.payments` / :mod:`zhifu.services.refunds` — in one
-transaction with the recorded outcome. :func:`replay_notification` runs it again (admin).
+:func:`record_notification` commits the request (the body once, a bounded set of headers) in its
+own write before anything is verified, so nothing is ever silently dropped; a body too large to be
+a notification is recorded with its size and digest. :func:`process_notification` then asks the
+provider for a neutral event, locks the order and the attempt, checks the event against them
+(:mod:`zhifu.services.matching`) and applies it — in one transaction with the recorded outcome.
+:func:`replay_notification` runs it again (admin).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import traceback
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qs
 
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from ..alipay import SignatureError
-from ..conf import zhifu_settings
+from ..exceptions import ConfigurationError
 from ..logs import ctx
 from ..models import Notification, Order, PaymentAttempt
-from ..providers import alipay as alipay_provider
-from ..providers.alipay import TradeState
-from .payments import APPLIED, DUPLICATE, IGNORED, apply_trade_state
-from .refunds import apply_refund_notification
+from ..providers import registry
+from ..providers.base import Acknowledgement, Event, RefundEvent, Rejected
+from .matching import check_event
+from .payments import APPLIED, DUPLICATE, IGNORED, apply_payment_event
+from .refunds import apply_refund_event
 from .transitions import lock
 
 __all__ = [
     "ACKNOWLEDGED",
-    "parse_body",
+    "MAX_BODY",
+    "is_acknowledged",
     "process_notification",
+    "receive_notification",
     "record_notification",
     "replay_notification",
 ]
 
 log = logging.getLogger("zhifu.notifications")
 
-# Outcomes after which Alipay is told "success" (it must stop retrying).
+# Outcomes after which the gateway is told to stop sending.
 ACKNOWLEDGED = frozenset({APPLIED, DUPLICATE, IGNORED})
+MAX_BODY = 64 * 1024  # real notifications are a few KiB; larger bodies keep size and digest only
+# What is kept of the headers: enough to verify again on replay (WeChat signs with headers) and
+# to audit, never credentials, and bounded whatever a client sends.
 SECRET_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization", "x-csrftoken"})
-MAX_BODY = 64 * 1024
-
-
-class Rejected(Exception):
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(detail)
-        self.reason = reason
-        self.detail = detail
+MAX_HEADERS, MAX_HEADER_VALUE, MAX_HEADER_BYTES = 32, 512, 8 * 1024
 
 
 def _safe_headers(headers: Mapping[str, Any]) -> dict[str, str]:
-    return {
-        _no_nul(str(k)): _no_nul(str(v))[:1024]
-        for k, v in headers.items()
-        if str(k).lower() not in SECRET_HEADERS
-    }
+    kept: dict[str, str] = {}
+    size = 0
+    for name, value in headers.items():
+        key = _no_nul(str(name))[:64]
+        if key.lower() in SECRET_HEADERS:
+            continue
+        text = _no_nul(str(value))[:MAX_HEADER_VALUE]
+        size += len(key) + len(text)
+        if len(kept) >= MAX_HEADERS or size > MAX_HEADER_BYTES:
+            kept["x-zhifu-headers-dropped"] = "more headers than are kept"
+            break
+        kept[key] = text
+    return kept
 
 
-def _no_nul(value: Any) -> Any:
+def _no_nul(value: str) -> str:
     """PostgreSQL ``text`` and ``jsonb`` cannot hold NUL: a body carrying one (never a genuine
     notification) is stored with U+FFFD instead, rather than not stored at all."""
-    if isinstance(value, str):
-        return value.replace("\x00", "\ufffd")
-    if isinstance(value, list):
-        return [_no_nul(v) for v in value]
-    if isinstance(value, dict):
-        return {_no_nul(k): _no_nul(v) for k, v in value.items()}
-    return value
+    return value.replace("\x00", "\ufffd")
 
 
 def record_notification(
@@ -76,42 +78,39 @@ def record_notification(
     body: bytes | str,
     headers: Mapping[str, Any] | None = None,
     remote_addr: str = "",
-    provider: str = "alipay",
+    provider: str,
 ) -> Notification:
-    """Store a notification exactly as received, committed, before it is verified."""
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
-    text = _no_nul(text)
-    params: dict[str, Any] = {}
-    try:
-        params = _no_nul(parse_body(text))
-    except ValueError:
-        pass
+    """Store a notification as received, committed, before it is verified."""
+    data = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+    too_large = len(data) > MAX_BODY
     with transaction.atomic():
         return Notification.objects.create(
-            provider=provider,
-            body=text[:MAX_BODY],
+            provider=provider[:16],
+            body="" if too_large else _no_nul(data.decode("utf-8", "replace")),
+            body_size=len(data),
+            body_sha256=hashlib.sha256(data).hexdigest(),
             headers=_safe_headers(headers or {}),
             remote_addr=str(remote_addr or "")[:64],
-            params=params,
-            notify_id=str(params.get("notify_id", ""))[:128],
-            out_trade_no=str(params.get("out_trade_no", ""))[:64],
-            trade_status=str(params.get("trade_status", ""))[:32],
         )
 
 
-def parse_body(text: str) -> dict[str, Any]:
-    """A form-urlencoded body as ``{key: value}`` (a key given twice keeps both, as a list, so
-    that verification refuses it)."""
-    if len(text) > MAX_BODY:
-        raise ValueError("body too large")
-    charset = "utf-8"
-    for part in text.split("&"):
-        if part.startswith("charset="):
-            candidate = part[len("charset=") :].lower()
-            if candidate in ("utf-8", "gbk", "gb2312"):
-                charset = candidate
-    raw = parse_qs(text, keep_blank_values=True, encoding=charset, errors="replace")
-    return {k: v[0] if len(v) == 1 else v for k, v in raw.items()}
+def receive_notification(
+    provider_name: str, *, body: bytes, headers: Mapping[str, Any], remote_addr: str
+) -> Acknowledgement:
+    """Everything a notify view does: record, process, and the provider's answer."""
+    provider = registry.get(provider_name)  # ConfigurationError for an unknown name
+    try:
+        notification = record_notification(
+            provider=provider.name, body=body, headers=headers, remote_addr=remote_addr
+        )
+    except DatabaseError:
+        log.exception("cannot store a %s notification; asking for a retry", provider.name)
+        return provider.acknowledge(accepted=False, retry=True)
+    process_notification(notification)
+    return provider.acknowledge(
+        accepted=is_acknowledged(notification),
+        retry=notification.outcome == Notification.Outcome.ERROR,
+    )
 
 
 def process_notification(notification: Notification) -> Notification:
@@ -121,7 +120,7 @@ def process_notification(notification: Notification) -> Notification:
         _process(notification)
     except DatabaseError as exc:
         _record_error(notification, f"database error: {type(exc).__name__}: {exc}")
-    except Exception:  # noqa: BLE001 - recorded with its traceback; Alipay retries
+    except Exception:  # noqa: BLE001 - recorded with its traceback; the gateway retries
         _record_error(notification, traceback.format_exc())
     return notification
 
@@ -139,6 +138,10 @@ def replay_notification(notification: Notification) -> Notification:
     return process_notification(notification)
 
 
+def is_acknowledged(notification: Notification) -> bool:
+    return notification.outcome in ACKNOWLEDGED
+
+
 def _finish(notification: Notification, outcome: str, reason: str = "", detail: str = "") -> None:
     notification.outcome = outcome
     notification.reason = reason[:64]
@@ -154,14 +157,16 @@ def _finish(notification: Notification, outcome: str, reason: str = "", detail: 
             "process_count",
             "order",
             "attempt",
-            "params",
+            "out_trade_no",
+            "event_id",
+            "state",
         ]
     )
 
 
 def _record_error(notification: Notification, detail: str) -> None:
     log.error(
-        "notification failed id=%s out_trade_no=%s; not acknowledged, Alipay will retry",
+        "notification failed id=%s out_trade_no=%s; not acknowledged, the gateway will retry",
         notification.pk,
         notification.out_trade_no,
         extra=ctx("notification_error", payment=notification.out_trade_no),
@@ -174,97 +179,80 @@ def _record_error(notification: Notification, detail: str) -> None:
             processed_at=timezone.now(),
         )
     except DatabaseError:
-        pass  # the database is what failed; the raw row is there, Alipay retries anyway
+        pass  # the database is what failed; the raw row is there, the gateway retries anyway
     notification.outcome = Notification.Outcome.ERROR
     notification.reason = "error"
     notification.detail = detail
 
 
-def _reject(notification: Notification, reason: str, detail: str) -> None:
+def _reject(notification: Notification, rejected: Rejected) -> None:
+    about = notification.out_trade_no or rejected.claimed[:64]
     log.warning(
         "notification rejected id=%s reason=%s out_trade_no=%s remote=%s: %s",
         notification.pk,
-        reason,
-        notification.out_trade_no,
+        rejected.reason,
+        about,
         notification.remote_addr,
-        detail,
-        extra=ctx("notification_rejected", payment=notification.out_trade_no),
+        rejected.detail,
+        extra=ctx("notification_rejected", payment=about),
     )
-    _finish(notification, Notification.Outcome.REJECTED, reason, detail)
+    _finish(notification, Notification.Outcome.REJECTED, rejected.reason, rejected.detail)
 
 
 def _process(notification: Notification) -> None:
-    params = notification.params or {}
-    if not params:
-        try:
-            params = parse_body(notification.body)
-        except ValueError as exc:
-            _reject(notification, "malformed", str(exc))
-            return
-        notification.params = params
-    if not params:
-        _reject(notification, "malformed", "empty or unparsable body")
-        return
     try:
-        data = alipay_provider.verify(
-            {k: v if isinstance(v, list) else [v] for k, v in params.items()}
+        provider = registry.get(notification.provider)
+    except ConfigurationError as exc:
+        _reject(notification, Rejected("unknown_provider", exc.english_message))
+        return
+    if notification.body_size > MAX_BODY:
+        _reject(
+            notification,
+            Rejected(
+                "too_large",
+                f"body of {notification.body_size} bytes (sha256 {notification.body_sha256}) "
+                f"is larger than {MAX_BODY}; not stored",
+            ),
         )
-    except SignatureError as exc:
-        _reject(notification, "bad_signature", exc.message)
         return
     try:
+        event = provider.parse_notification(
+            notification.body.encode("utf-8"), notification.headers or {}
+        )
+        notification.out_trade_no = event.out_trade_no[:64]
+        notification.event_id = event.event_id[:128]
+        notification.state = event.note[:32]
         with transaction.atomic():
-            _apply(notification, data)
-    except Rejected as rej:
-        _reject(notification, rej.reason, rej.detail)
-
-
-def _apply(notification: Notification, data: dict[str, str]) -> None:
-    app_id = str(zhifu_settings.APP_ID)
-    if data.get("app_id") != app_id:
-        raise Rejected("app_id", f"app_id {data.get('app_id')!r} is not ours")
-    out_trade_no = data.get("out_trade_no", "")
-    attempt = (
-        PaymentAttempt.objects.filter(out_trade_no=out_trade_no).first() if out_trade_no else None
-    )
-    if attempt is None:
-        raise Rejected("unknown_order", f"no payment attempt {out_trade_no!r}")
-    if attempt.provider != alipay_provider.PROVIDER:
-        raise Rejected("unknown_order", f"{out_trade_no!r} is not an Alipay trade")
-    order = lock(Order(pk=attempt.order_id))
-    attempt = lock(attempt)
-    notification.order = order
-    notification.attempt = attempt
-    seller = str(zhifu_settings.SELLER_ID or "")
-    if seller and data.get("seller_id") != seller:
-        raise Rejected("seller", f"seller_id {data.get('seller_id')!r} is not ours")
-    state = TradeState.from_params(data)
-    if state.total_amount is None or state.total_amount != attempt.amount:
-        raise Rejected(
-            "amount", f"total_amount {data.get('total_amount')!r} != {attempt.amount} expected"
-        )
-    if data.get("out_biz_no") and (data.get("refund_fee") or data.get("gmt_refund")):
-        outcome, note = apply_refund_notification(attempt, data)
-    elif state.status in ("TRADE_SUCCESS", "TRADE_FINISHED", "TRADE_CLOSED", "WAIT_BUYER_PAY"):
-        outcome = apply_trade_state(attempt, state, source="notify")
-        note = state.status
-    else:
-        raise Rejected("trade_status", f"unknown trade_status {state.status!r}")
-    _finish(notification, outcome, "", note)
+            outcome, note = _apply(notification, event)
+            _finish(notification, outcome, "", note)
+    except Rejected as rejected:
+        _reject(notification, rejected)
+        return
     log.info(
-        "notification %s id=%s order=%s out_trade_no=%s trade_no=%s status=%s",
+        "notification %s id=%s out_trade_no=%s trade_no=%s: %s",
         outcome,
         notification.pk,
-        order.out_trade_no,
-        attempt.out_trade_no,
-        state.trade_no,
-        state.status,
-        extra=ctx("notification_" + outcome, order=order, payment=attempt, trade=state.trade_no),
+        event.out_trade_no,
+        event.trade_no,
+        note,
+        extra=ctx("notification_" + outcome, payment=event.out_trade_no, trade=event.trade_no),
     )
 
 
-def is_acknowledged(notification: Notification) -> bool:
-    return notification.outcome in ACKNOWLEDGED
-
-
-__all__ += ["is_acknowledged"]
+def _apply(notification: Notification, event: Event) -> tuple[str, str]:
+    attempt = (
+        PaymentAttempt.objects.filter(out_trade_no=event.out_trade_no, provider=event.provider)
+        .only("pk", "order_id")
+        .first()
+        if event.out_trade_no
+        else None
+    )
+    if attempt is None:
+        raise Rejected("unknown_order", f"no {event.provider} payment {event.out_trade_no!r}")
+    order = lock(Order(pk=attempt.order_id))
+    attempt = lock(attempt)
+    notification.order, notification.attempt = order, attempt
+    check_event(registry.get(event.provider), attempt, event)
+    if isinstance(event, RefundEvent):
+        return apply_refund_event(order, attempt, event, source="notify")
+    return apply_payment_event(order, attempt, event, source="notify"), event.note

@@ -16,14 +16,15 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ..alipay import BEIJING
 from ..catalog import resolve
 from ..conf import zhifu_settings
 from ..exceptions import GatewayUnavailable, OrderError
 from ..logs import ctx
 from ..models import Order, OrderAdjustment, OrderLine, PaymentAttempt
 from ..money import MAX_AMOUNT, AmountError, parse_amount, parse_money
+from ..providers import registry
 from ..signals import order_cancelled, order_expired
+from ..timezones import BEIJING
 from .transitions import lock, transition
 
 __all__ = [
@@ -283,20 +284,21 @@ def get_order(user: Any, out_trade_no: str) -> Order:
 
 
 def _close_open_attempts(order: Order) -> list[tuple[PaymentAttempt, bool]]:
-    """Ask Alipay to close the order's open trades, before the order is closed locally.
+    """Ask the gateways to close the order's open trades, before the order is closed locally.
 
-    Returns ``(attempt, closed_at_gateway)`` pairs. If Alipay says a trade is already paid, it is
-    synced (the order becomes paid) and an empty list comes back.
+    Returns ``(attempt, closed_at_gateway)`` pairs. If a gateway says a trade is already paid, it
+    is synced (the order becomes paid) and that attempt is left out.
     """
-    from ..providers import alipay as provider
     from .payments import sync_attempt
 
     results = []
-    for attempt in order.attempts.filter(
-        status=PaymentAttempt.Status.PENDING, provider=provider.PROVIDER
-    ):
+    for attempt in order.attempts.filter(status=PaymentAttempt.Status.PENDING):
+        provider = registry.get(attempt.provider)
+        if not provider.remote:
+            results.append((attempt, True))
+            continue
         try:
-            outcome = provider.close(attempt.out_trade_no)
+            outcome = provider.close(attempt)
         except GatewayUnavailable as exc:
             log.warning(
                 "cannot close trade out_trade_no=%s order=%s: %s",
@@ -331,16 +333,18 @@ def _finish(order: Order, target: str, closed: list[tuple[PaymentAttempt, bool]]
         for attempt in order.attempts.select_for_update().filter(
             status=PaymentAttempt.Status.PENDING
         ):
-            ok = gateway_closed.get(attempt.pk, attempt.provider != "alipay")
+            # an attempt opened since the gateways were asked is not confirmed closed
+            ok = gateway_closed.get(attempt.pk, not registry.get(attempt.provider).remote)
             transition(
                 attempt,
                 PaymentAttempt.Status.CLOSED,
+                locked=True,
                 closed_at=now,
                 closed_at_gateway=ok,
-                # not confirmed closed at Alipay: keep querying it, a payment may still come
+                # not confirmed closed at the gateway: keep querying it, a payment may still come
                 next_check_at=None if ok else now + timedelta(seconds=schedule[0]),
             )
-        changed = transition(order, target, closed_at=now)
+        changed = transition(order, target, locked=True, closed_at=now)
         if changed:
             signal = order_cancelled if target == Order.Status.CANCELLED else order_expired
             signal.send(sender=Order, order=order)
@@ -354,7 +358,7 @@ def _finish(order: Order, target: str, closed: list[tuple[PaymentAttempt, bool]]
 
 
 def cancel_order(order: Order, *, user: Any) -> Order:
-    """The buyer cancels a pending order; its open trades are closed at Alipay first."""
+    """The buyer cancels a pending order; its open trades are closed at their gateways first."""
     if getattr(user, "pk", None) != order.user_id and not getattr(user, "is_staff", False):
         raise OrderError("order_not_found", _("no such order"))
     if order.status != Order.Status.PENDING:
@@ -376,7 +380,7 @@ def cancel_order(order: Order, *, user: Any) -> Order:
 
 
 def expire_order(order: Order, *, now: datetime | None = None) -> bool:
-    """Expire one pending order past its expiry (closing its trades at Alipay first)."""
+    """Expire one pending order past its expiry (closing its trades at their gateways first)."""
     if order.status != Order.Status.PENDING or order.expires_at > (now or timezone.now()):
         return False
     closed = _close_open_attempts(order)

@@ -1,10 +1,12 @@
-"""Reconciliation: ask Alipay about payments it has not told us about.
+"""Reconciliation: ask the gateways about payments they have not told us about.
 
-Each Alipay attempt carries ``next_check_at``; the job queries attempts that are due and
+Each attempt at a remote gateway carries ``next_check_at`` (attempts that settle locally never
+do); the job queries attempts that are due and
 schedules the next check at ``created_at + RECONCILE_SCHEDULE[n]``. The schedule's last offset
-lies past Alipay's 25-hour notification window, so a site that was down for a day still ends
-with every paid order paid. Attempts closed locally but not confirmed closed at Alipay are
-watched too: a payment may still arrive for them (it is then refunded as a late payment).
+lies past the gateways' notification windows (Alipay retries for 25 hours), so a site that was
+down for a day still ends with every paid order paid. Attempts closed locally but not confirmed
+closed at their gateway are
+watched too: a payment may still arrive for them (it is then settled as a surplus payment).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ class ReconcileReport:
 
 def next_check(attempt: PaymentAttempt, now: datetime, checks_done: int) -> datetime | None:
     """The next time to query ``attempt`` after ``checks_done`` queries, or None when the
-    schedule (which covers Alipay's 25-hour window) is exhausted."""
+    schedule (which covers the gateways' notification windows) is exhausted."""
     schedule = list(zhifu_settings.RECONCILE_SCHEDULE)
     created = attempt.created_at
     for offset in schedule[checks_done:]:
@@ -48,7 +50,7 @@ def next_check(attempt: PaymentAttempt, now: datetime, checks_done: int) -> date
 
 
 def _due(now: datetime, everything: bool) -> Q:
-    q = Q(provider="alipay", next_check_at__isnull=False) & (
+    q = Q(next_check_at__isnull=False) & (
         Q(status=PaymentAttempt.Status.PENDING)
         | Q(status=PaymentAttempt.Status.CLOSED, closed_at_gateway=False)
     )
@@ -60,7 +62,7 @@ def _due(now: datetime, everything: bool) -> Q:
 def reconcile_payments(
     *, now: datetime | None = None, everything: bool = False, limit: int = 500
 ) -> ReconcileReport:
-    """Query Alipay about every attempt that is due (or all open ones with ``everything``)."""
+    """Query the gateway about every attempt that is due (or all open ones with ``everything``)."""
     now = now or timezone.now()
     report = ReconcileReport()
     attempts = (
@@ -117,11 +119,10 @@ def reconcile_payments(
 
 
 def reconcile_order(order: Order) -> Order:
-    """Query Alipay now about every Alipay attempt of ``order`` that could still be paid."""
+    """Query the gateways now about every attempt of ``order`` that could still be paid."""
     for attempt in order.attempts.filter(
-        provider="alipay",
         status__in=[PaymentAttempt.Status.PENDING, PaymentAttempt.Status.CLOSED],
     ):
-        sync_attempt(attempt)
+        sync_attempt(attempt)  # returns at once for a provider that settles locally
     order.refresh_from_db()
     return order

@@ -1,9 +1,11 @@
 """Refunds: full or partial, each with its own ``out_request_no``; never more than was paid.
 
 A refund is created ``pending`` under the order's row lock (so two concurrent refunds cannot
-together exceed what was paid), then sent to the provider outside the transaction. Alipay's
-answer makes it ``succeeded`` or ``failed``; no answer makes it ``unknown``, and the retry job
-sends it again with the same ``out_request_no`` (Alipay treats that as the same refund).
+together exceed what was paid), then sent to the provider outside the transaction (a provider
+that settles locally, the wallet, is called under the lock instead). The answer makes it
+``succeeded`` or ``failed``, or leaves it ``pending`` until the gateway notifies; no answer makes
+it ``unknown``, and the retry job asks the gateway, then sends it again with the same
+``out_request_no`` (gateways treat that as the same refund).
 """
 
 from __future__ import annotations
@@ -14,22 +16,23 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .. import wallet
 from ..conf import zhifu_settings
-from ..exceptions import InsufficientBalance, RefundError
+from ..exceptions import InsufficientBalance, RefundError, invalid_amount
 from ..logs import ctx
 from ..models import LedgerEntry, Order, PaymentAttempt, Refund
-from ..money import MAX_AMOUNT, MIN_AMOUNT, AmountError, parse_amount
-from ..providers import alipay as alipay_provider
-from ..providers import balance as balance_provider
+from ..money import AmountError, parse_amount
+from ..providers import registry
+from ..providers.base import RefundEvent, RefundResult, RefundState
 from ..signals import order_refunded
-from .transitions import lock, transition
+from .transitions import lock, save_flags, transition
 
 __all__ = [
-    "apply_refund_notification",
+    "apply_refund_event",
     "complete_refund",
     "create_automatic_refund",
     "execute_refund",
@@ -93,16 +96,8 @@ def refund_order(
         else:
             try:
                 value = parse_amount(amount, field="amount")
-            except AmountError:
-                raise RefundError(
-                    "invalid_amount",
-                    _(
-                        "the amount must be from %(minimum)s to %(maximum)s with at most two "
-                        "decimal places, such as 12.30"
-                    ),
-                    minimum=MIN_AMOUNT,
-                    maximum=MAX_AMOUNT,
-                ) from None
+            except AmountError as exc:
+                raise invalid_amount(exc) from None
         if value <= ZERO:
             raise RefundError("refund_exceeds_paid", _("nothing is left to refund"))
         if value > available:
@@ -122,10 +117,8 @@ def refund_order(
         )
         if order.kind == Order.Kind.TOPUP:
             # The money goes back out of the wallet it was credited to.
-            from .wallet import post_entry
-
             try:
-                post_entry(
+                wallet.post_entry(
                     order.user,
                     -value,
                     LedgerEntry.Kind.REFUND,
@@ -169,49 +162,48 @@ def execute_refund(refund: Refund) -> Refund:
     refund = Refund.objects.select_related("order", "attempt").get(pk=refund.pk)
     if refund.status not in (Refund.Status.PENDING, Refund.Status.UNKNOWN):
         return refund
-    Refund.objects.filter(pk=refund.pk).update(tries=refund.tries + 1)
-    if refund.attempt.provider == balance_provider.PROVIDER:
+    Refund.objects.filter(pk=refund.pk).update(tries=F("tries") + 1)
+    provider = registry.get(refund.attempt.provider)
+    if not provider.remote:
         with transaction.atomic():
-            lock(refund.order)
+            order = lock(refund.order)
             row = lock(refund)
             if row.status in (Refund.Status.PENDING, Refund.Status.UNKNOWN):
-                balance_provider.credit_refund(row)
-                complete_refund(row)
-        refund.refresh_from_db()
-        return refund
-    outcome = alipay_provider.refund(
-        out_trade_no=refund.attempt.out_trade_no,
-        out_request_no=refund.out_request_no,
-        amount=refund.amount,
-        reason=refund.reason,
-    )
-    if outcome.status == "succeeded":
-        complete_refund(refund, raw=outcome.raw)
-    elif outcome.status == "failed":
-        fail_refund(refund, outcome.code, outcome.message)
+                row.order, row.attempt = order, refund.attempt
+                _record_result(order, row, provider.refund(row))
     else:
-        with transaction.atomic():
-            row = lock(refund)
-            if row.status == Refund.Status.PENDING:
-                transition(
-                    row,
-                    Refund.Status.UNKNOWN,
-                    error_code=outcome.code[:128],
-                    error_message=outcome.message,
-                )
-            else:
-                Refund.objects.filter(pk=row.pk).update(
-                    error_code=outcome.code[:128], error_message=outcome.message
-                )
-        log.warning(
-            "refund outcome unknown order=%s out_request_no=%s code=%s; will retry",
-            refund.order.out_trade_no,
-            refund.out_request_no,
-            outcome.code,
-            extra=ctx("refund_unknown", order=refund.order, refund=refund),
-        )
+        _record(refund, provider.refund(refund))
     refund.refresh_from_db()
     return refund
+
+
+def _record(refund: Refund, result: RefundResult) -> None:
+    """Apply a provider's answer about ``refund`` (taking the order's and the refund's locks)."""
+    with transaction.atomic():
+        order = lock(Order(pk=refund.order_id))
+        row = lock(refund)
+        _record_result(order, row, result)
+
+
+def _record_result(order: Order, row: Refund, result: RefundResult) -> None:
+    if result.state == RefundState.SUCCEEDED:
+        _complete(order, row, raw=dict(result.raw))
+    elif result.state == RefundState.FAILED:
+        _fail(order, row, result.code, result.message)
+    elif result.state == RefundState.UNKNOWN:
+        changes = {"error_code": result.code[:128], "error_message": result.message}
+        if row.status == Refund.Status.PENDING:
+            transition(row, Refund.Status.UNKNOWN, locked=True, **changes)
+        elif row.status == Refund.Status.UNKNOWN:
+            save_flags(row, **changes)
+        log.warning(
+            "refund outcome unknown order=%s out_request_no=%s code=%s; will retry",
+            order.out_trade_no,
+            row.out_request_no,
+            result.code,
+            extra=ctx("refund_unknown", order=order, refund=row),
+        )
+    # PENDING: the gateway accepted it and will say how it ends (notification or query)
 
 
 def complete_refund(refund: Refund, *, raw: dict[str, Any] | None = None) -> bool:
@@ -219,109 +211,126 @@ def complete_refund(refund: Refund, *, raw: dict[str, Any] | None = None) -> boo
     with transaction.atomic():
         order = lock(Order(pk=refund.order_id))
         row = lock(refund)
-        changes: dict[str, Any] = {"succeeded_at": timezone.now()}
-        if raw:
-            changes["raw"] = raw
-        if not transition(row, Refund.Status.SUCCEEDED, **changes):
-            return False
+        changed = _complete(order, row, raw=raw)
         refund.status = row.status
-        if row.automatic:
-            log.info(
-                "extra payment refunded order=%s out_request_no=%s amount=%s",
-                order.out_trade_no,
-                row.out_request_no,
-                row.amount,
-                extra=ctx("extra_payment_refunded", order=order, refund=row),
-            )
-            return True
-        order.refunded_amount += row.amount
-        order.save(update_fields=["refunded_amount", "updated_at"])
-        target = (
-            Order.Status.REFUNDED
-            if order.refunded_amount >= order.total_amount
-            else Order.Status.PARTIALLY_REFUNDED
-        )
-        transition(order, target)
-        order_refunded.send(sender=Order, order=order, refund=row)
+        return changed
+
+
+def _complete(order: Order, row: Refund, *, raw: dict[str, Any] | None = None) -> bool:
+    changes: dict[str, Any] = {"succeeded_at": timezone.now()}
+    if raw:
+        changes["raw"] = raw
+    if row.status not in (Refund.Status.PENDING, Refund.Status.UNKNOWN):
+        return False  # already succeeded (a repeat) or failed (a person should look)
+    transition(row, Refund.Status.SUCCEEDED, locked=True, **changes)
+    if row.automatic:
         log.info(
-            "refund succeeded order=%s out_request_no=%s amount=%s refunded=%s status=%s",
+            "surplus payment refunded order=%s out_request_no=%s amount=%s",
             order.out_trade_no,
             row.out_request_no,
             row.amount,
-            order.refunded_amount,
-            order.status,
-            extra=ctx("refunded", order=order, refund=row),
+            extra=ctx("extra_payment_refunded", order=order, refund=row),
         )
         return True
+    save_flags(order, refunded_amount=order.refunded_amount + row.amount)
+    target = (
+        Order.Status.REFUNDED
+        if order.refunded_amount >= order.total_amount
+        else Order.Status.PARTIALLY_REFUNDED
+    )
+    transition(order, target, locked=True)
+    order_refunded.send(sender=Order, order=order, refund=row)
+    log.info(
+        "refund succeeded order=%s out_request_no=%s amount=%s refunded=%s status=%s",
+        order.out_trade_no,
+        row.out_request_no,
+        row.amount,
+        order.refunded_amount,
+        order.status,
+        extra=ctx("refunded", order=order, refund=row),
+    )
+    return True
 
 
 def fail_refund(refund: Refund, code: str, message: str) -> bool:
     with transaction.atomic():
         order = lock(Order(pk=refund.order_id))
         row = lock(refund)
-        changed = transition(
-            row, Refund.Status.FAILED, error_code=code[:128], error_message=message
-        )
-        if changed and order.kind == Order.Kind.TOPUP and not row.automatic:
-            from .wallet import post_entry
+        return _fail(order, row, code, message)
 
-            post_entry(
-                order.user,
-                row.amount,
-                LedgerEntry.Kind.ADJUSTMENT,
-                order=order,
-                memo=f"refund {row.out_request_no} failed; amount returned",
-            )
+
+def _fail(order: Order, row: Refund, code: str, message: str) -> bool:
+    changed = transition(
+        row, Refund.Status.FAILED, locked=True, error_code=code[:128], error_message=message
+    )
+    if changed and order.kind == Order.Kind.TOPUP and not row.automatic:
+        wallet.post_entry(
+            order.user,
+            row.amount,
+            LedgerEntry.Kind.ADJUSTMENT,
+            order=order,
+            memo=f"refund {row.out_request_no} failed; amount returned",
+        )
     log.error(
         "refund failed order=%s out_request_no=%s code=%s",
-        refund.order.out_trade_no if hasattr(refund, "order") else refund.order_id,
-        refund.out_request_no,
+        order.out_trade_no,
+        row.out_request_no,
         code,
-        extra=ctx("refund_failed", order=order, refund=refund),
+        extra=ctx("refund_failed", order=order, refund=row),
     )
     return changed
 
 
-def apply_refund_notification(attempt: PaymentAttempt, data: dict[str, str]) -> tuple[str, str]:
-    """A refund notification (``out_biz_no`` = our ``out_request_no``). Returns (outcome, note)."""
-    from .payments import APPLIED, DUPLICATE, IGNORED, apply_payment
+def apply_refund_event(
+    order: Order, attempt: PaymentAttempt, event: RefundEvent, *, source: str
+) -> tuple[str, str]:
+    """What a gateway says about one refund of ``attempt`` (order and attempt locked by the
+    caller, event checked). Returns ``(outcome, note)``."""
+    from .payments import APPLIED, DUPLICATE, IGNORED, apply_payment_event
 
-    if attempt.status in (PaymentAttempt.Status.PENDING, PaymentAttempt.Status.CLOSED):
+    if event.payment is not None and attempt.status in (
+        PaymentAttempt.Status.PENDING,
+        PaymentAttempt.Status.CLOSED,
+    ):
         # A refunded trade was paid first: make sure we know that.
-        apply_payment(
-            attempt,
-            trade_no=data.get("trade_no", ""),
-            paid_at=alipay_provider.parse_time(data.get("gmt_payment")),
-            buyer_id=data.get("buyer_id", ""),
-            raw=dict(data),
-            source="refund-notify",
-        )
-    out_biz_no = data.get("out_biz_no", "")
-    refund = Refund.objects.filter(attempt=attempt, out_request_no=out_biz_no).first()
+        apply_payment_event(order, attempt, event.payment, source=f"{source} (refund)")
+    refund = (
+        Refund.objects.select_for_update()
+        .filter(attempt=attempt, out_request_no=event.out_refund_no)
+        .first()
+    )
     if refund is None:
-        Order.objects.filter(pk=attempt.order_id).update(
+        save_flags(
+            order,
             needs_attention=True,
-            attention_reason=f"refund {out_biz_no or '?'} not made through Zhifu",
+            attention_reason=f"refund {event.out_refund_no or '?'} not made through Zhifu"[:255],
         )
-        return IGNORED, f"refund {out_biz_no!r} is not one of ours; order flagged"
-    if refund.status == Refund.Status.FAILED:
-        return IGNORED, "refund already marked failed; a person should check"
-    changed = complete_refund(refund, raw=dict(data))
-    return (APPLIED if changed else DUPLICATE), f"refund {refund.out_request_no}"
+        return IGNORED, f"refund {event.out_refund_no!r} is not one of ours; order flagged"
+    if event.state == RefundState.SUCCEEDED:
+        changed = _complete(order, refund, raw=dict(event.raw))
+        if not changed and refund.status == Refund.Status.FAILED:
+            return IGNORED, "refund already marked failed; a person should check"
+        return (APPLIED if changed else DUPLICATE), event.note
+    if event.state == RefundState.FAILED:
+        return (APPLIED if _fail(order, refund, "refund_failed", event.note) else DUPLICATE), (
+            event.note
+        )
+    return IGNORED, event.note
 
 
 def retry_refunds(*, now: datetime | None = None, limit: int = 200) -> int:
-    """Send again (same ``out_request_no``) refunds whose outcome is unknown, and pending ones
-    that were never sent. Returns how many succeeded now."""
+    """Settle refunds whose outcome is unknown, and pending ones that were never sent or are still
+    being processed: ask the gateway first, then send again with the same ``out_request_no``.
+    Returns how many succeeded now."""
     now = now or timezone.now()
     stale = now - timedelta(seconds=zhifu_settings.REFUND_RETRY_AFTER)
     done = 0
     qs = Refund.objects.filter(status=Refund.Status.UNKNOWN) | Refund.objects.filter(
         status=Refund.Status.PENDING, updated_at__lte=stale
     )
-    for refund in qs.order_by("created_at")[:limit]:
+    for refund in qs.select_related("attempt").order_by("created_at")[:limit]:
         try:
-            if execute_refund(refund).status == Refund.Status.SUCCEEDED:
+            if _retry(refund).status == Refund.Status.SUCCEEDED:
                 done += 1
         except Exception:
             log.exception(
@@ -330,3 +339,15 @@ def retry_refunds(*, now: datetime | None = None, limit: int = 200) -> int:
                 extra=ctx("refund_retry_failed", refund=refund),
             )
     return done
+
+
+def _retry(refund: Refund) -> Refund:
+    provider = registry.get(refund.attempt.provider)
+    if provider.remote and refund.tries:
+        answer = provider.query_refund(refund)
+        if answer.state in (RefundState.SUCCEEDED, RefundState.PENDING):
+            if answer.state == RefundState.SUCCEEDED:
+                _record(refund, answer)
+            refund.refresh_from_db()
+            return refund
+    return execute_refund(refund)

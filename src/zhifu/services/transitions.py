@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from ..exceptions import IllegalTransition
 from ..models import Order, PaymentAttempt, Refund
 
-__all__ = ["TRANSITIONS", "can_transition", "lock", "transition"]
+__all__ = ["TRANSITIONS", "can_transition", "lock", "save_flags", "transition"]
 
 log = logging.getLogger("zhifu.transitions")
 
@@ -82,50 +82,63 @@ def lock(instance: M) -> M:
     return model._default_manager.select_for_update().get(pk=instance.pk)
 
 
-def transition(instance: models.Model, target: str, **changes: Any) -> bool:
+def transition(
+    instance: models.Model, target: str, *, locked: bool = False, **changes: Any
+) -> bool:
     """Move ``instance`` to status ``target`` and set ``changes`` on it, under a row lock.
 
     Returns ``True`` if the status changed, ``False`` if it already was ``target`` (nothing is
     written). Raises :class:`IllegalTransition` for a change the table does not allow.
-    ``instance`` is updated in place with what is in the database afterwards.
+    ``instance`` is updated in place with what is in the database afterwards. ``locked=True``
+    says the caller read ``instance`` with :func:`lock` in the current transaction, so it is not
+    read again.
     """
     model = type(instance)
     if model not in TRANSITIONS:
         raise TypeError(f"{model.__name__} has no transition table")
-    with transaction.atomic():
-        row = lock(instance)
-        current = row.status  # type: ignore[attr-defined]
-        if current == target:
-            _copy(row, instance)
-            return False
-        if (current, str(target)) not in TRANSITIONS[model]:
-            raise IllegalTransition(
-                "illegal_transition",
-                _("%(model)s %(ref)s cannot go from %(current)s to %(target)s"),
-                model=model._meta.verbose_name,
-                ref=_name(row),
-                current=_label(model, current),
-                target=_label(model, str(target)),
-            )
-        row.status = target  # type: ignore[attr-defined]
-        for field, value in changes.items():
-            setattr(row, field, value)
-        row.save(update_fields=["status", *changes, *_auto_now(model)])
-        log.info(
-            "status change model=%s ref=%s from=%s to=%s",
-            model.__name__,
-            _name(row),
-            current,
-            target,
-            extra={
-                "zhifu_model": model.__name__,
-                "zhifu_ref": _name(row),
-                "from": current,
-                "to": target,
-            },
-        )
+    if locked:  # the caller's transaction holds the row lock: no second read, no savepoint
+        changed = _move(model, instance, target, changes)
+    else:
+        with transaction.atomic():
+            row = lock(instance)
+            changed = _move(model, row, target, changes)
         _copy(row, instance)
-        return True
+    return changed
+
+
+def _move(
+    model: type[models.Model], row: models.Model, target: str, changes: dict[str, Any]
+) -> bool:
+    current = row.status  # type: ignore[attr-defined]
+    if current == target:
+        return False
+    if (current, str(target)) not in TRANSITIONS[model]:
+        raise IllegalTransition(
+            "illegal_transition",
+            _("%(model)s %(ref)s cannot go from %(current)s to %(target)s"),
+            model=model._meta.verbose_name,
+            ref=_name(row),
+            current=_label(model, current),
+            target=_label(model, str(target)),
+        )
+    row.status = target  # type: ignore[attr-defined]
+    for field, value in changes.items():
+        setattr(row, field, value)
+    row.save(update_fields=["status", *changes, *_auto_now(model)])
+    log.info(
+        "status change model=%s ref=%s from=%s to=%s",
+        model.__name__,
+        _name(row),
+        current,
+        target,
+        extra={
+            "zhifu_model": model.__name__,
+            "zhifu_ref": _name(row),
+            "from": current,
+            "to": target,
+        },
+    )
+    return True
 
 
 def _auto_now(model: type[models.Model]) -> list[str]:
@@ -145,3 +158,11 @@ def _copy(source: models.Model, target: models.Model) -> None:
         return
     for field in type(source)._meta.concrete_fields:
         setattr(target, field.attname, getattr(source, field.attname))
+
+
+def save_flags(row: models.Model, **flags: Any) -> None:
+    """Set fields that are not the status (``needs_attention``, ``closed_at_gateway``...) on a row
+    the caller locked with :func:`lock` in the current transaction."""
+    for field, value in flags.items():
+        setattr(row, field, value)
+    row.save(update_fields=[*flags, *_auto_now(type(row))])

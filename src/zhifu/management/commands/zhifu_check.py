@@ -30,7 +30,8 @@ class Command(BaseCommand):
         self.stdout.write(self.style.ERROR("FAIL ") + text)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from zhifu.conf import build_alipay_client, zhifu_settings
+        from zhifu.conf import zhifu_settings
+        from zhifu.providers.alipay_config import build_client
 
         problems = 0
         for message in check_zhifu_settings():
@@ -46,7 +47,7 @@ class Command(BaseCommand):
         self.ok("settings: keys load, URLs are sane")
 
         try:
-            client = build_alipay_client()
+            client = build_client()
         except (ZhifuError, AlipayError) as exc:
             self.fail(f"cannot build the Alipay client: {exc}")
             raise CommandError("the Alipay client cannot be built") from None

@@ -1,0 +1,219 @@
+"""The provider contract: what the payment pipeline needs from a gateway, in neutral words.
+
+Above this seam (services, views, API, admin, tasks) nothing knows a gateway's wire words: a
+provider turns what its gateway sends (a notification, a return redirect, a query answer) into a
+:class:`PaymentEvent` or :class:`RefundEvent` carrying neutral states, the gateway's identity of
+the merchant and app, the trade numbers, amounts in ``Decimal`` yuan and the raw data; the one
+pipeline locks, compares and applies them. Errors come back as the core's own exceptions:
+
+- the outcome is unknown (timeout, 5xx, a retryable business code) → :class:`GatewayUnavailable`;
+- the gateway definitely refused → :class:`~zhifu.exceptions.PaymentError` with a code;
+- a notification or return that cannot be trusted → :class:`Rejected` with a neutral reason.
+
+A provider is a class with the attributes and methods of :class:`Provider`, listed in
+``ZHIFU["PROVIDERS"]`` (see :mod:`zhifu.providers.registry`). ``docs/architecture.md`` walks
+through adding one.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+
+from ..exceptions import GatewayUnavailable
+
+if TYPE_CHECKING:
+    from django.core.checks import CheckMessage
+
+    from ..models import Order, PaymentAttempt, Refund
+
+__all__ = [
+    "Acknowledgement",
+    "CloseOutcome",
+    "Event",
+    "GatewayUnavailable",
+    "Identity",
+    "PaymentAction",
+    "PaymentEvent",
+    "PaymentState",
+    "Provider",
+    "RefundEvent",
+    "RefundResult",
+    "RefundState",
+    "Rejected",
+]
+
+
+class PaymentState(enum.StrEnum):
+    """Where a trade stands at the gateway."""
+
+    PENDING = "pending"  # created, not paid (or unknown to the buyer yet)
+    PAID = "paid"
+    CLOSED = "closed"  # cannot be paid any more
+
+
+class RefundState(enum.StrEnum):
+    PENDING = "pending"  # accepted, money not moved yet (the gateway will say)
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"  # definitely not refunded
+    UNKNOWN = "unknown"  # no answer: ask again with the same refund number
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who the gateway says the payment is for: the merchant (Alipay ``seller_id``, WeChat
+    ``mchid``) and the app (``app_id`` / ``appid``). Empty means "not stated"."""
+
+    merchant_id: str = ""
+    app_id: str = ""
+
+
+@dataclass(frozen=True)
+class PaymentEvent:
+    """What a gateway says about one trade (notification, return, or query answer)."""
+
+    provider: str
+    out_trade_no: str
+    state: PaymentState
+    amount: Decimal | None  # the trade's total, yuan
+    identity: Identity = field(default_factory=Identity)
+    trade_no: str = ""  # the gateway's own number
+    payer_id: str = ""
+    paid_at: datetime | None = None
+    # The gateway will send nothing more about this trade (Alipay TRADE_FINISHED): its data is
+    # worth keeping even when the payment was applied already.
+    final: bool = False
+    event_id: str = ""  # the gateway's id of this message (notify_id), for the log
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def note(self) -> str:
+        return f"payment {self.state}{' (final)' if self.final else ''}"
+
+
+@dataclass(frozen=True)
+class RefundEvent:
+    """What a gateway says about one refund of a trade."""
+
+    provider: str
+    out_trade_no: str
+    out_refund_no: str
+    state: RefundState
+    amount: Decimal | None  # this refund, yuan
+    trade_amount: Decimal | None  # the trade's total, yuan, for the comparison with the attempt
+    identity: Identity = field(default_factory=Identity)
+    trade_no: str = ""
+    refunded_at: datetime | None = None
+    # A refund proves the trade was paid; a gateway that says so (Alipay) fills this in so that a
+    # site which missed the payment notification learns of the payment first.
+    payment: PaymentEvent | None = None
+    event_id: str = ""
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def note(self) -> str:
+        return f"refund {self.out_refund_no} {self.state}"
+
+
+Event = PaymentEvent | RefundEvent
+
+
+@dataclass(frozen=True)
+class PaymentAction:
+    """What the buyer needs to pay: a URL or auto-submitting form (cashier pages), a QR code text,
+    parameters for a JavaScript bridge (WeChat JSAPI) — or, for a provider that settles at once
+    (the wallet), a ``settled`` payment event."""
+
+    url: str = ""
+    form_html: str = ""
+    qr_code: str = ""
+    js_params: Mapping[str, str] = field(default_factory=dict)
+    settled: PaymentEvent | None = None
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    state: RefundState
+    code: str = ""
+    message: str = ""
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    """The HTTP answer a provider's gateway expects to a notification."""
+
+    status: int
+    body: str
+    content_type: str = "text/plain"
+
+
+CloseOutcome = Literal["closed", "not_exist", "not_closable"]
+
+
+class Rejected(Exception):
+    """A notification or return that must not change anything. ``reason`` is a short neutral
+    code (``bad_signature``, ``malformed``, ``merchant``, ``app``, ``amount``, ``unknown_order``,
+    ``unknown_status``...) stored on the notification; ``detail`` says what exactly was wrong;
+    ``claimed`` is the trade number the message claims to be about (unverified: for logs only)."""
+
+    def __init__(self, reason: str, detail: str, *, claimed: str = "") -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+        self.claimed = claimed
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """One gateway (or the wallet) behind the pipeline.
+
+    ``name`` is stored on each payment attempt (``attempt.provider``); ``channels`` maps each
+    payment method it offers (``attempt.channel``) to a readable label. A ``remote`` provider has
+    trades at a gateway that can be queried and closed, so the reconcile job watches them; a local
+    one (the wallet) settles inside the site's own transaction, so its ``start`` and ``refund``
+    are called under the order's row lock.
+    """
+
+    name: str
+    label: Any
+    channels: Mapping[str, Any]
+    remote: bool
+
+    def identity(self) -> Identity:
+        """The merchant and app the site is configured as; events must match it."""
+
+    def check(self) -> list[CheckMessage]:
+        """System-check messages about this provider's part of the ``ZHIFU`` setting."""
+
+    def start(
+        self, order: Order, attempt: PaymentAttempt, *, return_url: str | None
+    ) -> PaymentAction:
+        """Create the trade at the gateway (or settle it locally) for ``attempt``."""
+
+    def query(self, attempt: PaymentAttempt) -> PaymentEvent | None:
+        """What the gateway says of the trade now; ``None`` if it has never heard of it."""
+
+    def close(self, attempt: PaymentAttempt) -> CloseOutcome:
+        """Close the trade so that it cannot be paid; ``not_closable`` if it is paid."""
+
+    def refund(self, refund: Refund) -> RefundResult:
+        """Ask for ``refund`` (idempotent per ``refund.out_request_no``)."""
+
+    def query_refund(self, refund: Refund) -> RefundResult:
+        """What the gateway says of ``refund`` now (``unknown`` if it cannot tell)."""
+
+    def parse_notification(self, body: bytes, headers: Mapping[str, str]) -> Event:
+        """Verify and parse an asynchronous notification; raises :class:`Rejected`."""
+
+    def parse_return(self, params: Mapping[str, Any]) -> PaymentEvent:
+        """Verify and parse a browser return; raises :class:`Rejected`. The event is a hint: the
+        pipeline queries the gateway before believing it."""
+
+    def acknowledge(self, *, accepted: bool, retry: bool) -> Acknowledgement:
+        """The answer to a notification: ``accepted`` (stop sending), or not, and if not whether
+        the failure was ours and temporary (``retry``)."""
