@@ -1,0 +1,28 @@
+"""Every page exists in both languages: Simplified Chinese (the site's default) and English."""
+
+from __future__ import annotations
+
+from .pages import DOCS, markdown_pages
+
+
+def test_every_english_page_has_a_chinese_page():
+    english = [p for p in markdown_pages() if not p.name.endswith(".zh.md")]
+    assert english, "no English pages found"
+    missing = [
+        str(p.relative_to(DOCS))
+        for p in english
+        if not (p.parent / (p.name.split(".")[0] + ".zh.md")).exists()
+    ]
+    assert not missing, f"pages without a Chinese version (add <name>.zh.md beside them): {missing}"
+
+
+def test_every_chinese_page_has_an_english_original():
+    orphans = [
+        str(p.relative_to(DOCS))
+        for p in markdown_pages()
+        if p.name.endswith(".zh.md")
+        and not any(
+            (p.parent / (p.name.split(".")[0] + suffix)).exists() for suffix in (".md", ".en.md")
+        )
+    ]
+    assert not orphans, f"Chinese pages without an English original: {orphans}"
