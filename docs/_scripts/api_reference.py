@@ -115,19 +115,30 @@ SUMMARY: dict[str, dict[str, str]] = {
             "`qr_code` (alipay_qr) or `paid` (balance). Calling it again reuses the open attempt "
             "of the same channel, or replaces attempts of other channels."
         ),
-        "GET /api/refunds/": "Staff only: every refund, newest first.",
+        "GET /api/refunds/": "Every refund, newest first. Needs the `zhifu.view_refund` permission.",
         "POST /api/refunds/": (
-            "Staff only: refund an order — everything still refundable, or `amount`. The answer "
-            "is the refund, whose `status` may be `unknown` (retried later with the same number)."
+            "Refund an order — everything still refundable, or `amount`. Needs the "
+            "`zhifu.add_refund` permission (being staff is not enough). The answer is the refund, "
+            "whose `status` may be `unknown` (retried later with the same number)."
         ),
         "GET /api/schema/": "This OpenAPI schema (YAML, or JSON with `?format=json`).",
-        "POST /api/token/": "Obtain a JWT pair (`access`, `refresh`) with a username and password.",
-        "POST /api/token/refresh/": "Obtain a new `access` token with a `refresh` token.",
+        "POST /api/token/": (
+            "Sign in with a username and password: a short-lived `access` token and a `refresh` "
+            "token. Limited per address and per username (429 `throttled` with `Retry-After`)."
+        ),
+        "POST /api/token/refresh/": (
+            "A new `access` token for a `refresh` token; with rotation on, also a new `refresh` "
+            "token, and the one sent can no longer be used."
+        ),
+        "POST /api/token/logout/": (
+            "Log out: the `refresh` token is blacklisted. The `access` token stays valid until it "
+            "expires, so the client drops it too."
+        ),
         "GET /api/wallet/": "My wallet's balance.",
         "GET /api/wallet/ledger/": "My wallet's ledger entries, newest first: every movement of the balance.",
         "POST /api/wallet/top-up/": (
             "Create a top-up order of `amount`; pay it with `POST /api/orders/{out_trade_no}/pay/`. "
-            "The wallet is credited when Alipay confirms the payment."
+            "The wallet is credited when Alipay confirms the payment. Honours `Idempotency-Key`."
         ),
     },
     "zh": {
@@ -144,19 +155,28 @@ SUMMARY: dict[str, dict[str, str]] = {
             "`qr_code`（alipay_qr）或 `paid`（balance 余额支付）。再次调用会复用同一渠道未完成的支付尝试，"
             "或替换其他渠道的尝试。"
         ),
-        "GET /api/refunds/": "仅限员工：所有退款，按时间倒序。",
+        "GET /api/refunds/": "所有退款，按时间倒序。需要 `zhifu.view_refund` 权限。",
         "POST /api/refunds/": (
-            "仅限员工：为订单退款——退还全部可退金额，或 `amount`。响应是这笔退款，其 `status` 可能是 "
-            "`unknown`（之后用同一退款单号自动重试）。"
+            "为订单退款——退还全部可退金额，或 `amount`。需要 `zhifu.add_refund` 权限（仅是员工不够）。"
+            "响应是这笔退款，其 `status` 可能是 `unknown`（之后用同一退款单号自动重试）。"
         ),
         "GET /api/schema/": "本 OpenAPI schema（YAML；加 `?format=json` 为 JSON）。",
-        "POST /api/token/": "用用户名和密码取得一对 JWT（`access`、`refresh`）。",
-        "POST /api/token/refresh/": "用 `refresh` token 取得新的 `access` token。",
+        "POST /api/token/": (
+            "用用户名和密码登录：得到短期有效的 `access` token 和一个 `refresh` token。按来源地址和用户名限流"
+            "（429 `throttled`，带 `Retry-After`）。"
+        ),
+        "POST /api/token/refresh/": (
+            "用 `refresh` token 换一个新的 `access` token；开启轮换时还会得到新的 `refresh` token，"
+            "发来的那个随即作废。"
+        ),
+        "POST /api/token/logout/": (
+            "退出登录：`refresh` token 被加入黑名单。`access` token 在过期之前仍然有效，所以客户端也要丢弃它。"
+        ),
         "GET /api/wallet/": "我的钱包余额。",
         "GET /api/wallet/ledger/": "我的钱包流水，按时间倒序：余额的每一次变动。",
         "POST /api/wallet/top-up/": (
             "创建金额为 `amount` 的充值订单；用 `POST /api/orders/{out_trade_no}/pay/` 支付。"
-            "支付宝确认支付后钱包才会入账。"
+            "支付宝确认支付后钱包才会入账。支持 `Idempotency-Key`。"
         ),
     },
 }
