@@ -197,6 +197,9 @@ def main() -> int:
                 p for p in (str(DEMO_DIR), str(REPO_DIR / "src"), env.get("PYTHONPATH", "")) if p
             ),
             "PYTHONUNBUFFERED": "1",
+            # One zone in the log: the sandbox's access log uses the process's local time, the
+            # site and the worker Django's TIME_ZONE (Beijing), so every process gets Beijing.
+            "TZ": "Asia/Shanghai",
         }
     )
     children: list[Child] = []

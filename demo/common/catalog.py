@@ -7,6 +7,7 @@ chosen by the buyer within limits, and they are created by their own services.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,15 +15,18 @@ from django.utils.translation import gettext as _
 
 from zhifu.catalog import CatalogItem, UnknownSku
 
+_GOODS = re.compile(r"goods:([0-9]{1,9})", re.ASCII)
+_COURSE = re.compile(r"course:([0-9]{1,9}):([0-9]{1,9}|permanent)", re.ASCII)
+
 
 def resolve(sku: str, user: Any) -> CatalogItem:
-    """Resolve a SKU to a priced item; ``UnknownSku`` for anything not on sale."""
+    """Resolve a SKU to a priced item; ``UnknownSku`` (with a message) for anything else.
+    Digits are ASCII digits only: ``goods:²`` is an unknown SKU, not a crash."""
     from courses.models import ValidityOption
     from shop.models import Goods
 
-    parts = sku.split(":")
-    if parts[0] == "goods" and len(parts) == 2 and parts[1].isdigit():
-        goods = Goods.objects.filter(pk=int(parts[1]), is_active=True).first()
+    if match := _GOODS.fullmatch(sku):
+        goods = Goods.objects.filter(pk=int(match[1]), is_active=True).first()
         if goods is None:
             raise UnknownSku(message=_("No goods on sale with SKU %(sku)s.") % {"sku": sku})
         return CatalogItem(
@@ -32,17 +36,14 @@ def resolve(sku: str, user: Any) -> CatalogItem:
             item=goods,
             metadata={"kind": "goods", "goods_id": goods.pk},
         )
-    if parts[0] == "course" and len(parts) == 3 and parts[1].isdigit():
-        days_text = parts[2]
+    if match := _COURSE.fullmatch(sku):
         options = ValidityOption.objects.select_related("course").filter(
-            course_id=int(parts[1]), course__is_active=True
+            course_id=int(match[1]), course__is_active=True
         )
-        if days_text == "permanent":
+        if match[2] == "permanent":
             option = options.filter(days__isnull=True).first()
-        elif days_text.isdigit():
-            option = options.filter(days=int(days_text)).first()
         else:
-            option = None
+            option = options.filter(days=int(match[2])).first()
         if option is None:
             raise UnknownSku(message=_("No course option on sale with SKU %(sku)s.") % {"sku": sku})
         return course_item(option)

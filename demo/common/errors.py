@@ -1,6 +1,10 @@
-"""The demo's own rule violations, shown as page messages and API errors."""
+"""The demo's own rule violations, and the one way a failure becomes a page message."""
 
 from __future__ import annotations
+
+from django.utils.text import capfirst
+
+from zhifu.exceptions import ZhifuError
 
 
 class DemoError(Exception):
@@ -10,3 +14,9 @@ class DemoError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+def error_message(exc: DemoError | ZhifuError) -> str:
+    """What a page shows for a failure: the exception's own translated message (Zhifu's
+    exceptions carry one for every code), capitalised."""
+    return str(capfirst(exc.message))

@@ -12,64 +12,42 @@ from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from common import channels
+from common.errors import DemoError, error_message
+from common.inputs import is_whole, limit, parse_yuan, safe_next
+from common.once import submit_once
+from common.templatetags.demo import yuan
 from common.types import AuthenticatedHttpRequest
-from zhifu.exceptions import (
-    GatewayUnavailable,
-    IllegalTransition,
-    InsufficientBalance,
-    OrderError,
-    PaymentError,
-    ZhifuError,
-)
+from zhifu.exceptions import GatewayUnavailable, OrderError, ZhifuError
 from zhifu.models import Order, OrderLine, PaymentAttempt
-from zhifu.money import AmountError, parse_amount
 from zhifu.services import orders as order_service
 from zhifu.services import payments
 from zhifu.services import wallet as wallet_service
 
 log = logging.getLogger("demo")
 
-ALIPAY_CHANNELS = ("alipay_page", "alipay_wap", "alipay_qr")
-ALL_CHANNELS = (*ALIPAY_CHANNELS, "balance")
 MAX_CHECKS = 20  # the result page asks Alipay at most this many times, every 3 s
+ORDERS_PER_PAGE = 20
+ORDER_FILTERS = {
+    "pending": [Order.Status.PENDING],
+    "paid": [Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED],
+    "refunded": [Order.Status.REFUNDED, Order.Status.PARTIALLY_REFUNDED],
+    "closed": [Order.Status.CANCELLED, Order.Status.EXPIRED],
+}
 
 
-def error_message(exc: Exception) -> str:
-    """A readable, translated message for each failure a page can meet."""
-    code = getattr(exc, "code", "")
-    known = {
-        "insufficient_balance": _("Your wallet balance is not enough for this payment."),
-        "gateway_unavailable": _(
-            "Alipay cannot be reached right now. Your order is kept; please try again in a moment."
-        ),
-        "order_already_paid": _("This order has already been paid."),
-        "order_not_pending": _(
-            "This order can no longer be paid or cancelled (status: %(status)s)."
-        ),
-        "order_expired": _("This order has expired; please place a new one."),
-        "order_not_payable": _("This order can no longer be paid."),
-        "illegal_transition": _("This order can no longer be changed."),
-    }
-    if isinstance(exc, InsufficientBalance):
-        code = "insufficient_balance"
-    elif isinstance(exc, GatewayUnavailable):
-        code = "gateway_unavailable"
-    text = known.get(code)
-    if text is None:
-        return getattr(exc, "message", None) or str(exc)
-    if "%(status)s" in text:
-        from .templatetags.demo import order_status
-
-        order = getattr(exc, "order", None)
-        text = text % {"status": order_status(getattr(order, "status", "")) if order else "—"}
-    return text
+def bad_request(request: HttpRequest, message: str) -> HttpResponse:
+    """A 400 page that says what was wrong with the address or the form."""
+    return render(request, "common/bad_request.html", {"message": message}, status=400)
 
 
 def user_orders(user: Any) -> Any:
@@ -103,14 +81,48 @@ def home(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _expire_overdue(orders: list[Order]) -> None:
+    """Orders left unpaid past their expiry are expired now (as the worker would do within a
+    minute), so that my orders never lists an abandoned order as still waiting for payment."""
+    now = timezone.now()
+    for order in orders:
+        if order.status == Order.Status.PENDING and order.expires_at <= now:
+            try:
+                order_service.expire_order(order, now=now)
+            except ZhifuError as exc:  # Alipay unreachable: the worker retries
+                log.info("expiring %s from my orders: %s", order.out_trade_no, exc)
+            order.refresh_from_db(fields=["status", "closed_at", "paid_at"])
+
+
 @login_required
 def order_list(request: AuthenticatedHttpRequest) -> HttpResponse:
-    orders = list(user_orders(request.user)[:100])
-    return render(request, "common/order_list.html", {"orders": orders})
+    """My orders, newest first, 20 a page, optionally only one kind of status."""
+    shown = request.GET.get("status", "")
+    orders = user_orders(request.user)
+    if shown in ORDER_FILTERS:
+        orders = orders.filter(status__in=ORDER_FILTERS[shown])
+    else:
+        shown = ""
+    page_text = request.GET.get("page", "") or "1"
+    if not is_whole(page_text):
+        return bad_request(request, _("The page number must be a number such as 2."))
+    page = Paginator(orders, ORDERS_PER_PAGE).get_page(int(page_text))
+    _expire_overdue(list(page.object_list))
+    return render(
+        request,
+        "common/order_list.html",
+        {"orders": page.object_list, "page": page, "shown": shown, "filters": ORDER_FILTERS},
+    )
 
 
-def _latest_alipay_attempt(order: Order) -> PaymentAttempt | None:
-    return order.attempts.filter(channel__in=ALIPAY_CHANNELS).order_by("-created_at", "-pk").first()
+def _open_gateway_attempt(order: Order) -> PaymentAttempt | None:
+    """The buyer's current try at paying through a gateway (Alipay), if one is open."""
+    return (
+        order.attempts.filter(status=PaymentAttempt.Status.PENDING)
+        .exclude(channel=channels.BALANCE)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
 
 
 @login_required
@@ -118,12 +130,14 @@ def order_detail(request: AuthenticatedHttpRequest, out_trade_no: str) -> HttpRe
     """The result page: the order's real status. While it is pending after an Alipay attempt it
     asks Alipay (``sync_attempt``) and shows "waiting for Alipay's confirmation"."""
     order = get_user_order(request, out_trade_no)
-    attempt = _latest_alipay_attempt(order) if order.status == Order.Status.PENDING else None
+    attempt = _open_gateway_attempt(order) if order.status == Order.Status.PENDING else None
     waiting = False
     # ``?check=N``: the buyer came back from Alipay (the return page, "I have paid", "check
     # again"); the page asks Alipay and refreshes itself a limited number of times.
-    check_text = request.GET.get("check", "")
-    check = int(check_text) if check_text.isdigit() and len(check_text) < 4 else None
+    check_text = request.GET.get("check")
+    if check_text is not None and not is_whole(check_text):
+        return bad_request(request, _("“check” must be a number such as 0."))
+    check = min(int(check_text), MAX_CHECKS) if check_text is not None else None
     if attempt is not None and check is not None:
         try:
             order = payments.sync_attempt(attempt)
@@ -138,32 +152,36 @@ def order_detail(request: AuthenticatedHttpRequest, out_trade_no: str) -> HttpRe
         "waiting": waiting,
         "attempt": attempt,
         "next_check": (check or 0) + 1,
+        "surplus": _surplus_payments(order),
     }
     context.update(_fulfilment_context(order))
     return render(request, "common/order_detail.html", context)
 
 
+def _surplus_payments(order: Order) -> list[dict[str, Any]]:
+    """Payments made on top of the one that counted (a second tab, the wallet after Alipay, a
+    payment after expiry), each with the automatic refund that returns it."""
+    extra = order.attempts.filter(status=PaymentAttempt.Status.EXTRA).order_by("pk")
+    refunds = {r.attempt_id: r for r in order.refunds.filter(automatic=True).order_by("pk")}
+    return [{"attempt": a, "refund": refunds.get(a.pk)} for a in extra]
+
+
 def _fulfilment_context(order: Order) -> dict[str, Any]:
-    """What the success page shows besides the order: enrollments, the reward."""
-    from courses.models import Enrollment
+    """What the result page shows besides the order: the access bought, the reward."""
+    from courses.fulfilment import grants_of
     from rewards.models import Reward
 
-    context: dict[str, Any] = {
-        "enrollments": [],
-        "reward": None,
+    return {
+        "grants": grants_of(order),
+        "reward": (
+            Reward.objects.filter(order=order).select_related("article").first()
+            if order.kind == Order.Kind.REWARD
+            else None
+        ),
         "paid_attempt": order.attempts.filter(status=PaymentAttempt.Status.SUCCEEDED)
         .order_by("pk")
         .first(),
     }
-    if order.status != Order.Status.PENDING:
-        context["enrollments"] = list(
-            Enrollment.objects.filter(user=order.user, order_no=order.out_trade_no).select_related(
-                "course"
-            )
-        )
-    if order.kind == "reward":
-        context["reward"] = Reward.objects.filter(order=order).select_related("article").first()
-    return context
 
 
 @login_required
@@ -175,56 +193,110 @@ def order_status(request: AuthenticatedHttpRequest, out_trade_no: str) -> JsonRe
 
 @login_required
 def pay(request: AuthenticatedHttpRequest, out_trade_no: str) -> HttpResponse:
-    """GET: the breakdown and a choice of channel. POST: start the payment with that channel."""
+    """GET: the breakdown and a choice of channel. POST (one-time token): start the payment with
+    that channel, then redirect (to Alipay, the QR page or the result page)."""
     order = get_user_order(request, out_trade_no)
-    channels = ALIPAY_CHANNELS if order.kind == "topup" else ALL_CHANNELS
+    # A top-up goes through a gateway, never from the wallet it fills.
+    offered = (
+        channels.gateway_channels() if order.kind == Order.Kind.TOPUP else channels.all_channels()
+    )
     if order.status != Order.Status.PENDING:
         if order.status == Order.Status.PAID:
             messages.info(request, _("This order has already been paid."))
         else:
             messages.error(request, error_message(OrderError("order_not_payable")))
         return redirect("order-detail", out_trade_no=order.out_trade_no)
-    balance = wallet_service.balance(request.user)
+    open_attempt = _open_gateway_attempt(order)
     if request.method == "POST":
-        channel = request.POST.get("channel", "")
-        if channel not in channels:
-            messages.error(request, _("Choose how to pay."))
-        else:
-            try:
-                start = payments.start_payment(order, channel, user=request.user)
-            except (PaymentError, OrderError, IllegalTransition, GatewayUnavailable) as exc:
-                messages.error(request, error_message(exc))
-            else:
-                response = respond_to_start(request, order, start)
-                if response is not None:
-                    return response
-    preferred = (
-        "balance" if order.kind != "topup" and balance >= order.total_amount else "alipay_page"
-    )
+        response = _pay_post(request, order, offered, open_attempt)
+        if response is not None:
+            return response
+    balance = wallet_service.balance(request.user)
+    if open_attempt is not None:
+        # The buyer went to Alipay already: offer that again, never the wallet by default.
+        preferred = open_attempt.channel
+    elif channels.BALANCE in offered and balance >= order.total_amount:
+        preferred = channels.BALANCE
+    else:
+        preferred = channels.gateway_channels()[0]
     return render(
         request,
         "common/pay.html",
         {
             "order": order,
-            "channels": channels,
+            "channels": [(c, channels.label(c)) for c in offered],
             "balance": balance,
             "preferred": request.POST.get("channel", preferred),
+            "open_attempt": open_attempt,
         },
     )
 
 
+def _pay_post(
+    request: AuthenticatedHttpRequest,
+    order: Order,
+    offered: tuple[str, ...],
+    open_attempt: PaymentAttempt | None,
+) -> HttpResponse | None:
+    channel = request.POST.get("channel", "")
+    if channel not in offered:
+        messages.error(request, _("Choose how to pay."))
+        return None
+    try:
+        _order, first = submit_once(
+            request, "pay", {"order": order.out_trade_no, "channel": channel}, lambda: order
+        )
+    except DemoError as exc:
+        messages.error(request, error_message(exc))
+        return None
+    if not first:  # the same pay form sent again: show where the first submit led
+        return redirect_after_resubmit(order)
+    if channel == channels.BALANCE and open_attempt is not None:
+        # Paying from the wallet while an Alipay payment may be on its way: ask Alipay first,
+        # so that a buyer who already paid there is not charged twice.
+        try:
+            order = payments.sync_attempt(open_attempt)
+        except GatewayUnavailable:
+            messages.error(
+                request,
+                _(
+                    "You started paying this order with Alipay, and Alipay cannot be asked right "
+                    "now whether that payment went through. Please try again in a moment."
+                ),
+            )
+            return None
+        if order.status != Order.Status.PENDING:
+            messages.info(request, _("Alipay says this order is already paid."))
+            return redirect("order-detail", out_trade_no=order.out_trade_no)
+    try:
+        start = payments.start_payment(order, channel, user=request.user)
+    except ZhifuError as exc:
+        messages.error(request, error_message(exc))
+        return None
+    return respond_to_start(request, order, start)
+
+
+def redirect_after_resubmit(order: Order) -> HttpResponse:
+    """A form sent a second time: the first submit's order, shown (never paid again)."""
+    order.refresh_from_db()
+    if order.status == Order.Status.PENDING:
+        attempt = _open_gateway_attempt(order)
+        if attempt is not None and attempt.qr_code:
+            return redirect("order-qr", out_trade_no=order.out_trade_no)
+        if attempt is not None:
+            return redirect(f"{reverse('order-detail', args=[order.out_trade_no])}?check=0")
+        return redirect("pay", out_trade_no=order.out_trade_no)
+    return redirect("order-detail", out_trade_no=order.out_trade_no)
+
+
 def respond_to_start(request: HttpRequest, order: Order, start: Any) -> HttpResponse | None:
-    """Send the buyer where a started payment leads: the result page (balance), the QR page,
-    or Alipay's cashier. ``None`` (with a message) if the gateway gave nothing usable."""
+    """Redirect the buyer to where a started payment leads: the result page (balance), the QR
+    page, or Alipay's cashier. ``None`` (with a message) if the gateway gave nothing usable."""
     if start.paid:
         messages.success(request, _("Paid from your wallet balance."))
         return redirect("order-detail", out_trade_no=order.out_trade_no)
     if start.qr_code:
-        return render(
-            request,
-            "common/pay_qr.html",
-            {"order": order, "qr_svg": _qr_svg(start.qr_code), "qr_code": start.qr_code},
-        )
+        return redirect("order-qr", out_trade_no=order.out_trade_no)
     if (start.pay_url or start.form_html) and not gateway_reachable():
         # Page and wap pay only sign a URL: without this check the buyer would be sent to a
         # browser error page instead of being told that Alipay is down.
@@ -236,6 +308,26 @@ def respond_to_start(request: HttpRequest, order: Order, start: Any) -> HttpResp
         return HttpResponse(start.form_html)
     messages.error(request, error_message(GatewayUnavailable()))
     return None
+
+
+@login_required
+def pay_qr(request: AuthenticatedHttpRequest, out_trade_no: str) -> HttpResponse:
+    """The QR code of the order's open QR payment (a page to reload freely: it creates
+    nothing). Without one, the result page."""
+    order = get_user_order(request, out_trade_no)
+    attempt = (
+        order.attempts.filter(status=PaymentAttempt.Status.PENDING)
+        .exclude(qr_code="")
+        .order_by("-pk")
+        .first()
+    )
+    if order.status != Order.Status.PENDING or attempt is None:
+        return redirect("order-detail", out_trade_no=order.out_trade_no)
+    return render(
+        request,
+        "common/pay_qr.html",
+        {"order": order, "qr_svg": _qr_svg(attempt.qr_code), "qr_code": attempt.qr_code},
+    )
 
 
 def gateway_reachable(timeout: float = 2.0) -> bool:
@@ -266,15 +358,17 @@ def cancel(request: AuthenticatedHttpRequest, out_trade_no: str) -> HttpResponse
     order = get_user_order(request, out_trade_no)
     try:
         order_service.cancel_order(order, user=request.user)
-    except (OrderError, IllegalTransition, PaymentError, GatewayUnavailable) as exc:
+    except ZhifuError as exc:
         messages.error(request, error_message(exc))
     else:
         messages.success(request, _("Order %(no)s cancelled.") % {"no": order.out_trade_no})
-    return redirect(request.POST.get("next") or reverse("orders"))
+    return redirect(safe_next(request, request.POST.get("next"), "orders"))
 
 
 @login_required
 def wallet(request: AuthenticatedHttpRequest) -> HttpResponse:
+    from rewards.services import debt_of
+
     from zhifu.models import LedgerEntry
 
     entries = (
@@ -289,6 +383,8 @@ def wallet(request: AuthenticatedHttpRequest) -> HttpResponse:
             "balance": wallet_service.balance(request.user),
             "entries": entries,
             "presets": ["50", "100", "200"],
+            "top_up_max": limit("DEMO_TOP_UP_MAX"),
+            "debt": debt_of(request.user),
         },
     )
 
@@ -296,14 +392,21 @@ def wallet(request: AuthenticatedHttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def top_up(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Create a top-up order (one per form submit) and go to its pay page."""
+    maximum = limit("DEMO_TOP_UP_MAX")
     try:
-        amount = parse_amount(request.POST.get("amount", ""))
-    except AmountError:
-        messages.error(request, _("Enter an amount such as 50 or 12.30."))
-        return redirect("wallet")
-    try:
-        order = wallet_service.create_top_up(request.user, amount)
-    except ZhifuError as exc:
+        amount = parse_yuan(
+            request.POST.get("amount", ""),
+            maximum=maximum,
+            too_large=_("A top-up can be at most %(max)s.") % {"max": yuan(maximum)},
+        )
+        order, _created = submit_once(
+            request,
+            "top-up",
+            {"amount": amount},
+            lambda: wallet_service.create_top_up(request.user, amount),
+        )
+    except (DemoError, ZhifuError) as exc:
         messages.error(request, error_message(exc))
         return redirect("wallet")
     return redirect("pay", out_trade_no=order.out_trade_no)

@@ -4,12 +4,12 @@ Run from ``common.fulfilment`` inside Zhifu's transaction, once per event. Paid:
 with expiry dates, student counts, the coupon marked used, the held credits spent, and (after
 commit) the courses removed from the cart. Cancelled or expired: the coupon and the credits
 released. Refunded: each refund returns its share of the credits (all of them on a full refund);
-a full refund also revokes the enrollments. Coupons are not returned on refund.
+a full refund takes back what that order granted (its days, or its permanent access) and
+the enrollment is recomputed from the purchases left. Coupons are not returned on refund.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
 from decimal import ROUND_FLOOR
 from typing import Any
 
@@ -17,8 +17,10 @@ from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
+from zhifu.models import Order
+
 from .cart import Cart
-from .models import Course, CreditAccount, CreditEntry, Enrollment, UserCoupon
+from .models import Course, CreditAccount, CreditEntry, Enrollment, EnrollmentGrant, UserCoupon
 
 
 def course_lines(order: Any) -> list[Any]:
@@ -47,36 +49,37 @@ def _coupon_of(order: Any) -> UserCoupon | None:
     return UserCoupon.objects.select_for_update().filter(pk=pk, order_no=order.out_trade_no).first()
 
 
+def _course_id(line: Any) -> int:
+    return int((line.metadata or {}).get("course_id") or line.sku.split(":")[1])
+
+
 def on_paid(order: Any) -> None:
-    lines = course_lines(order)
     now = order.paid_at or timezone.now()
     course_ids = []
-    for line in lines:
-        meta = line.metadata or {}
-        course_id = int(meta.get("course_id") or line.sku.split(":")[1])
-        days = meta.get("days")
-        days = int(days) if days is not None else None
+    for line in course_lines(order):
+        days = (line.metadata or {}).get("days")
+        course_id = _course_id(line)
         course_ids.append(course_id)
         enrollment = (
             Enrollment.objects.select_for_update()
             .filter(user=order.user, course_id=course_id)
             .first()
         )
+        was_student = enrollment is not None and not enrollment.revoked
         if enrollment is None:
-            Enrollment.objects.create(
-                user=order.user,
-                course_id=course_id,
-                order_no=order.out_trade_no,
-                enrolled_at=now,
-                expires_at=None if days is None else now + timedelta(days=days),
+            enrollment = Enrollment.objects.create(
+                user=order.user, course_id=course_id, order_no=order.out_trade_no, enrolled_at=now
             )
-        else:
-            enrollment.extend(days, now)
-            enrollment.revoked = False
-            enrollment.order_no = order.out_trade_no
-            enrollment.enrolled_at = now
-            enrollment.save()
-        Course.objects.filter(pk=course_id).update(students=F("students") + 1)
+        EnrollmentGrant.objects.create(
+            enrollment=enrollment,
+            order_no=order.out_trade_no,
+            days=int(days) if days is not None else None,
+            granted_at=now,
+        )
+        enrollment.recompute()
+        enrollment.save()
+        if not was_student:  # students are people, not purchases
+            Course.objects.filter(pk=course_id).update(students=F("students") + 1)
 
     user_coupon = _coupon_of(order)
     if user_coupon is not None:
@@ -130,7 +133,7 @@ def credits_due_back(order: Any) -> int:
     credits = _credits_of(order)
     if not credits:
         return 0
-    if str(order.status) == "refunded" or order.refunded_amount >= order.total_amount:
+    if order.status == Order.Status.REFUNDED or order.refunded_amount >= order.total_amount:
         return credits
     share = credits * order.refunded_amount / order.total_amount
     return min(credits, int(share.to_integral_value(rounding=ROUND_FLOOR)))
@@ -157,12 +160,32 @@ def on_refunded(order: Any, refund: Any) -> None:
             order_no=order.out_trade_no,
             memo=order.subject,
         )
-    if str(order.status) != "refunded":
+    if order.status != Order.Status.REFUNDED:
         return
     for line in course_lines(order):
-        course_id = int((line.metadata or {}).get("course_id") or line.sku.split(":")[1])
-        updated = Enrollment.objects.filter(
-            user=order.user, course_id=course_id, order_no=order.out_trade_no, revoked=False
-        ).update(revoked=True)
-        if updated:
+        course_id = _course_id(line)
+        enrollment = (
+            Enrollment.objects.select_for_update()
+            .filter(user=order.user, course_id=course_id)
+            .first()
+        )
+        if enrollment is None:
+            continue
+        if not enrollment.grants.filter(order_no=order.out_trade_no, revoked=False).update(
+            revoked=True
+        ):
+            continue
+        was_student = not enrollment.revoked
+        enrollment.recompute()
+        enrollment.save()
+        if was_student and enrollment.revoked:
             Course.objects.filter(pk=course_id, students__gt=0).update(students=F("students") - 1)
+
+
+def grants_of(order: Any) -> list[EnrollmentGrant]:
+    """The course access ``order`` bought and still gives (none once it is fully refunded)."""
+    return list(
+        EnrollmentGrant.objects.filter(
+            enrollment__user_id=order.user_id, order_no=order.out_trade_no, revoked=False
+        ).select_related("enrollment__course")
+    )

@@ -266,10 +266,44 @@ class Enrollment(models.Model):
     def is_active(self) -> bool:
         return not self.revoked and not self.is_expired
 
-    def extend(self, days: int | None, now: datetime) -> None:
-        """Permanent wins; otherwise add ``days`` from the later of now and the current expiry."""
-        if days is None:
+    def recompute(self) -> None:
+        """Set access from the purchases not refunded (``grants``), replayed in order: each adds
+        its days from the later of its purchase and the expiry so far; one permanent purchase
+        makes access permanent; none left revokes access. Call ``save()`` after."""
+        active = list(self.grants.filter(revoked=False).order_by("granted_at", "pk"))
+        self.revoked = not active
+        if not active:
+            return
+        self.order_no = active[-1].order_no
+        self.enrolled_at = active[-1].granted_at
+        if any(grant.days is None for grant in active):
             self.expires_at = None
-        elif self.expires_at is not None or self.revoked:
-            start = max(self.expires_at or now, now)
-            self.expires_at = start + timedelta(days=days)
+            return
+        expires: datetime | None = None
+        for grant in active:
+            start = max(expires or grant.granted_at, grant.granted_at)
+            expires = start + timedelta(days=grant.days or 0)
+        self.expires_at = expires
+
+
+class EnrollmentGrant(models.Model):
+    """What one paid order bought of an enrollment: its days (or permanent access). Refunding
+    that order in full revokes this grant only, and the enrollment is recomputed from the rest,
+    so refunding the first of two purchases takes back exactly its days."""
+
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="grants")
+    order_no = models.CharField(_("order"), max_length=64)
+    days = models.PositiveIntegerField(_("days"), null=True, blank=True)  # empty: permanent
+    granted_at = models.DateTimeField(_("bought at"))
+    revoked = models.BooleanField(_("revoked (refunded)"), default=False)
+
+    class Meta:
+        ordering = ["granted_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["enrollment", "order_no"], name="one_grant_per_order"),
+        ]
+        verbose_name = _("enrollment purchase")
+        verbose_name_plural = _("enrollment purchases")
+
+    def __str__(self) -> str:
+        return f"{self.enrollment} · {self.order_no}"

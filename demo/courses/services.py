@@ -189,9 +189,10 @@ def checkout(
         if len(options) == 1:
             subject = options[0].course.title
         else:
-            subject = _("%(first)s and %(n)d more courses") % {
+            # "Python 入门 等 2 门课程": the count is every course of the order, the first included.
+            subject = _("%(first)s and others, %(count)d courses") % {
                 "first": options[0].course.title,
-                "n": len(options) - 1,
+                "count": len(options),
             }
         order = create_order(
             user,

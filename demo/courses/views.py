@@ -5,9 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from common.errors import DemoError
+from common.errors import DemoError, error_message
+from common.inputs import optional_id, parse_credits, parse_id, safe_next
+from common.once import submit_once
 from common.types import AuthenticatedHttpRequest
-from common.views import error_message
+from common.views import bad_request
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -40,10 +42,8 @@ def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _option_from_post(request: HttpRequest) -> ValidityOption | None:
-    try:
-        option_id = int(request.POST.get("option", ""))
-    except ValueError:
+def _option(option_id: int | None) -> ValidityOption | None:
+    if option_id is None:
         return None
     return (
         ValidityOption.objects.select_related("course")
@@ -55,65 +55,67 @@ def _option_from_post(request: HttpRequest) -> ValidityOption | None:
 @login_required
 @require_POST
 def cart_add(request: AuthenticatedHttpRequest) -> HttpResponse:
-    option = _option_from_post(request)
+    back = safe_next(request, request.POST.get("next"), "courses")
+    try:
+        option = _option(optional_id(request.POST.get("option"), what=_("The validity option")))
+    except DemoError as exc:
+        messages.error(request, exc.message)
+        return redirect(back)
     if option is None:
         messages.error(request, _("Choose a validity option."))
-        return redirect(request.POST.get("next") or "courses")
+        return redirect(back)
     if request.POST.get("buy_now"):
-        return redirect(f"{_checkout_url()}?option={option.pk}")
+        return redirect(f"{reverse('checkout')}?option={option.pk}")
     Cart(request.user).add(option)
     messages.success(request, _("“%(title)s” is in your cart.") % {"title": option.course.title})
     return redirect("cart")
-
-
-def _checkout_url() -> str:
-    return reverse("checkout")
 
 
 @login_required
 def cart(request: AuthenticatedHttpRequest) -> HttpResponse:
     the_cart = Cart(request.user)
     if request.method == "POST":
-        action = request.POST.get("action", "")
-        if action.startswith("remove:"):
-            course_id = action.split(":", 1)[1]
-            if course_id.isdigit():
-                the_cart.remove(int(course_id))
-                messages.info(request, _("Removed from your cart."))
-            else:
-                messages.error(request, _("That is not in your cart."))
+        try:
+            return _cart_post(request, the_cart)
+        except DemoError as exc:
+            messages.error(request, exc.message)
             return redirect("cart")
-        lines = the_cart.lines()
-        selected = {int(v) for v in request.POST.getlist("selected") if v.isdigit()}
-        for line in lines:
-            value = request.POST.get(f"option-{line.course.pk}", "")
-            if value.isdigit() and int(value) != line.option.pk:
-                the_cart.set_option(line.course.pk, int(value))
-        the_cart.set_selected(selected)
-        if action == "checkout":
-            if not selected:
-                messages.error(request, _("Select at least one course."))
-                return redirect("cart")
-            return redirect("checkout")
-        messages.info(request, _("Cart updated."))
-        return redirect("cart")
     lines = the_cart.lines()
     subtotal = sum((line.option.price for line in lines if line.selected), start=Decimal("0.00"))
     return render(request, "courses/cart.html", {"lines": lines, "subtotal": subtotal})
 
 
-def _checkout_options(request: HttpRequest) -> tuple[list[ValidityOption], bool]:
-    """Buy-now (``?option=``) or the cart's selected lines."""
-    data = request.POST if request.method == "POST" else request.GET
-    single = data.get("option", "")
-    if single.isdigit():
-        option = (
-            ValidityOption.objects.select_related("course")
-            .filter(pk=int(single), course__is_active=True)
-            .first()
+def _cart_post(request: AuthenticatedHttpRequest, the_cart: Cart) -> HttpResponse:
+    """Remove a line, or save the choices (selection, validity) and maybe go to checkout."""
+    action = request.POST.get("action", "")
+    if action.startswith("remove:"):
+        the_cart.remove(parse_id(action.split(":", 1)[1], what=_("The course")))
+        messages.info(request, _("Removed from your cart."))
+        return redirect("cart")
+    selected = {parse_id(v, what=_("The course")) for v in request.POST.getlist("selected")}
+    for line in the_cart.lines():
+        value = optional_id(
+            request.POST.get(f"option-{line.course.pk}"), what=_("The validity option")
         )
+        if value is not None and value != line.option.pk:
+            the_cart.set_option(line.course.pk, value)
+    the_cart.set_selected(selected)
+    if action == "checkout":
+        if not selected:
+            messages.error(request, _("Select at least one course."))
+            return redirect("cart")
+        return redirect("checkout")
+    messages.info(request, _("Cart updated."))
+    return redirect("cart")
+
+
+def _checkout_options(data: Any, user: Any) -> tuple[list[ValidityOption], bool]:
+    """Buy-now (``?option=``) or the cart's selected lines."""
+    option_id = optional_id(data.get("option"), what=_("The validity option"))
+    if option_id is not None:
+        option = _option(option_id)
         return ([option] if option else []), True
-    return [line.option for line in Cart(request.user).selected_lines()], False
+    return [line.option for line in Cart(user).selected_lines()], False
 
 
 def _coupon_choices(user: Any, subtotal: Any) -> list[dict[str, Any]]:
@@ -133,44 +135,56 @@ def _coupon_choices(user: Any, subtotal: Any) -> list[dict[str, Any]]:
 
 @login_required
 def checkout(request: AuthenticatedHttpRequest) -> HttpResponse:
-    options, single = _checkout_options(request)
+    """The breakdown (GET, or POST "recalculate") and "place order" (POST, one-time token).
+    Each problem is said once, next to the breakdown."""
+    data = request.POST if request.method == "POST" else request.GET
+    problems: list[str] = []
+    try:
+        options, single = _checkout_options(data, request.user)
+    except DemoError as exc:
+        return bad_request(request, exc.message)
     if not options:
         messages.error(request, _("Select at least one course."))
         return redirect("cart")
-    data = request.POST if request.method == "POST" else request.GET
-    coupon_id = int(data["coupon"]) if data.get("coupon", "").isdigit() else None
-    credits_text = data.get("credits", "0").strip() or "0"
     try:
-        credits = int(credits_text)
-    except ValueError:
-        credits = -1
-    if request.method == "POST" and data.get("action") == "place":
-        try:
-            order = services.checkout(
-                request.user,
-                [o.pk for o in options],
-                user_coupon_id=coupon_id,
-                credits=credits,
-            )
-        except DemoError as exc:
-            messages.error(request, exc.message)
-        except ZhifuError as exc:
-            messages.error(request, error_message(exc))
-        else:
-            return redirect("pay", out_trade_no=order.out_trade_no)
+        coupon_id = optional_id(data.get("coupon"), what=_("The coupon"))
+    except DemoError as exc:
+        coupon_id = None
+        problems.append(exc.message)
+    credits_text = data.get("credits", "")
+    try:
+        credits = parse_credits(credits_text)
+    except DemoError as exc:
+        credits = 0
+        problems.append(exc.message)
     user_coupon = None
-    if coupon_id:
+    if coupon_id is not None:
         user_coupon = (
             UserCoupon.objects.select_related("coupon")
             .filter(pk=coupon_id, user=request.user)
             .first()
         )
-    breakdown = services.price(
-        request.user, options, user_coupon=user_coupon, credits=max(credits, 0) if credits else 0
-    )
-    if credits < 0:
-        breakdown.errors.append(_("Credits must be a whole number."))
-    account = services.credit_account(request.user)
+        if user_coupon is None:
+            problems.append(_("This coupon is not yours."))
+    breakdown = services.price(request.user, options, user_coupon=user_coupon, credits=credits)
+    breakdown.errors[:0] = problems
+    if request.method == "POST" and data.get("action") == "place" and not breakdown.errors:
+        try:
+            order, _created = submit_once(
+                request,
+                "checkout",
+                {"options": [o.pk for o in options], "coupon": coupon_id, "credits": credits},
+                lambda: services.checkout(
+                    request.user,
+                    [o.pk for o in options],
+                    user_coupon_id=coupon_id,
+                    credits=credits,
+                ),
+            )
+        except (DemoError, ZhifuError) as exc:
+            breakdown.errors.append(error_message(exc))
+        else:
+            return redirect("pay", out_trade_no=order.out_trade_no)
     return render(
         request,
         "courses/checkout.html",
@@ -179,8 +193,8 @@ def checkout(request: AuthenticatedHttpRequest) -> HttpResponse:
             "single_option": options[0] if single else None,
             "coupons": _coupon_choices(request.user, breakdown.subtotal),
             "coupon_id": coupon_id,
-            "credits": credits if credits >= 0 else credits_text,
-            "account": account,
+            "credits": credits_text.strip() if isinstance(credits_text, str) else "",
+            "account": services.credit_account(request.user),
             "rate": settings.DEMO_CREDITS_PER_YUAN,
         },
     )

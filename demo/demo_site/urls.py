@@ -31,6 +31,7 @@ urlpatterns = [
     path("orders/", views.order_list, name="orders"),
     path("orders/<str:out_trade_no>/", views.order_detail, name="order-detail"),
     path("orders/<str:out_trade_no>/pay/", views.pay, name="pay"),
+    path("orders/<str:out_trade_no>/qr/", views.pay_qr, name="order-qr"),
     path("orders/<str:out_trade_no>/cancel/", views.cancel, name="order-cancel"),
     path("orders/<str:out_trade_no>/status/", views.order_status, name="order-status"),
     path("wallet/", views.wallet, name="wallet"),

@@ -13,6 +13,58 @@ from pathlib import Path
 PO = Path(__file__).resolve().parent / "zh_Hans" / "LC_MESSAGES" / "django.po"
 
 ZH = {
+    "%(what)s must be a number such as 12, not “%(value)s”.": "%(what)s必须是数字（例如 12），而不是“%(value)s”。",
+    "The id": "编号",
+    "Credits must be a whole number such as 100, not “%(value)s”.": "积分必须是整数（例如 100），而不是“%(value)s”。",
+    "Enter an amount such as 50 or 12.30 (at most two decimals).": "请输入金额，例如 50 或 12.30（最多两位小数）。",
+    "This form was not sent from the page (or the page is too old); please try again.": "该表单不是从页面提交的（或页面已过期），请重试。",
+    "This form's one-time token is damaged; please try again.": "该表单的一次性令牌已损坏，请重试。",
+    "This form was already submitted with other values; reload the page to place a new order.": "该表单已用其他内容提交过；如需新下单，请刷新页面。",
+    "Bad request": "请求有误",
+    "This request cannot be understood": "无法理解该请求",
+    "If you have paid at Alipay, please do not pay again: the payment is confirmed here within moments.": "如果您已在支付宝付款，请不要重复支付：付款结果稍后即会在此确认。",
+    "You paid this order twice.": "您为该订单支付了两次。",
+    "A payment arrived after this order was closed.": "订单关闭后收到了一笔付款。",
+    "The extra payment of %(amount)s (%(channel)s) has been returned to the account it came from.": "多付的 %(amount)s（%(channel)s）已原路退回。",
+    "The extra payment of %(amount)s (%(channel)s) is being returned to the account it came from.": "多付的 %(amount)s（%(channel)s）正在原路退回。",
+    "The extra payment of %(amount)s (%(channel)s) will be returned to you by our staff.": "多付的 %(amount)s（%(channel)s）将由工作人员退还给您。",
+    "The access this order gave to its courses ended with the refund.": "该订单的课程权限已随退款取消。",
+    "All": "全部",
+    "Cancelled or expired": "已取消或已过期",
+    "Newer": "较新",
+    "Page %(n)s of %(total)s": "第 %(n)s 页，共 %(total)s 页",
+    "Older": "较早",
+    "You started paying this order with %(channel)s at %(t)s. If you paid there, do not pay again: go back to the order and let us check with Alipay. Paying from the wallet asks Alipay first.": "您在 %(t)s 已经开始用%(channel)s支付该订单。如果已在那里付款，请不要重复支付：回到订单页让我们向支付宝查询。选择钱包支付时也会先向支付宝查询。",
+    "Refunded rewards still to be taken back from your wallet: %(amount)s. Your next rewards repay it first.": "已退款的打赏中尚待从您钱包扣回：%(amount)s。您之后收到的打赏将优先抵扣。",
+    "From ¥0.01 to %(max)s, at most two decimals.": "¥0.01 至 %(max)s，最多两位小数。",
+    "The page number must be a number such as 2.": "页码必须是数字，例如 2。",
+    "“check” must be a number such as 0.": "“check”必须是数字，例如 0。",
+    "You started paying this order with Alipay, and Alipay cannot be asked right now whether that payment went through. Please try again in a moment.": "您已开始用支付宝支付该订单，但暂时无法向支付宝查询该笔付款是否成功。请稍后再试。",
+    "Alipay says this order is already paid.": "支付宝显示该订单已支付。",
+    "A top-up can be at most %(max)s.": "单次充值最多 %(max)s。",
+    "enrollment purchase": "购买记录",
+    "enrollment purchases": "购买记录",
+    "%(first)s and others, %(count)d courses": "%(first)s 等 %(count)d 门课程",
+    "The validity option": "有效期选项",
+    "The course": "课程",
+    "The coupon": "优惠券",
+    "readers who rewarded": "打赏人数",
+    "not yet taken back from the author": "尚未从作者扣回",
+    "A reward can be at most ¥%(max)s.": "单次打赏最多 ¥%(max)s。",
+    "The request could not be understood.": "无法理解该请求。",
+    "Back to the home page": "返回首页",
+    "Not allowed": "无权操作",
+    "You may not do this. If the form was open for a long time, reload the page and try again.": "您无权执行此操作。如果表单打开了很久，请刷新页面后重试。",
+    "The form has expired": "表单已过期",
+    "Reload the page and send the form again. If this keeps happening, allow cookies for this site.": "请刷新页面后重新提交。如果一直出现，请允许本站使用 Cookie。",
+    "Page not found": "页面不存在",
+    "There is no such page here, or it is not yours to see.": "这里没有该页面，或您无权查看。",
+    "Too many attempts": "尝试次数过多",
+    "Server error": "服务器错误",
+    "Something went wrong on our side and it has been logged. Please try again in a moment.": "我们这边出了点问题，已记录下来。请稍后再试。",
+    "Thank you": "谢谢",
+    "Your payment is being recorded. Sign in to see your order.": "正在记录您的付款。登录后可查看订单。",
+    "Sign in": "登录",
     "Only courses can be checked out here: %(sku)s": "这里只能结算课程：%(sku)s",
     "Not valid yet": "尚未生效",
     "refunded %(amount)s": "已退款 %(amount)s",
@@ -289,6 +341,8 @@ ZH = {
 }
 
 PLURALS = {
+    "%(n)s reader rewarded": "%(n)s 人打赏",
+    "Too many failed logins for this account from your address. Try again in %(minutes)s minute.": "您所在地址对该账号的登录失败次数过多。请 %(minutes)s 分钟后再试。",
     "%(n)s lesson": "%(n)s 课时",
     "%(n)s student": "%(n)s 名学生",
     "%(n)s reward": "%(n)s 人打赏",
@@ -329,7 +383,11 @@ def main() -> int:
             continue
         head = [line for line in lines[:start] if not line.startswith("#, fuzzy")]
         if any(line.startswith("msgid_plural") for line in lines):
-            plural = next(line for line in lines if line.startswith("msgid_plural"))
+            first = next(i for i, line in enumerate(lines) if line.startswith("msgid_plural"))
+            last = first + 1
+            while last < len(lines) and lines[last].startswith('"'):
+                last += 1  # a long msgid_plural wraps onto "..." lines
+            plural = "\n".join(lines[first:last])
             zh = PLURALS.get(msgid)
             if zh is None:
                 missing.append(msgid)

@@ -24,7 +24,8 @@ class Article(models.Model):
     summary = models.CharField(_("summary"), max_length=300, blank=True)
     body = models.TextField(_("body"))
     created_at = models.DateTimeField(_("published"), auto_now_add=True)
-    reward_count = models.PositiveIntegerField(_("rewards"), default=0)
+    # readers (distinct people) with a paid reward, not the number of rewards
+    reward_count = models.PositiveIntegerField(_("readers who rewarded"), default=0)
     reward_total = models.DecimalField(
         _("rewarded in total"), max_digits=12, decimal_places=2, default=Decimal("0.00")
     )
@@ -60,6 +61,14 @@ class Reward(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     paid_at = models.DateTimeField(null=True, blank=True)
+    # Refunded to the reader but not yet taken back from the author's wallet, which held less
+    # at the time (a wallet never goes negative): the author's debt, repaid from later rewards.
+    unrecovered = models.DecimalField(
+        _("not yet taken back from the author"),
+        max_digits=10,
+        decimal_places=2,
+        default=Decimal("0.00"),
+    )
 
     class Meta:
         ordering = ["-paid_at", "-id"]

@@ -6,31 +6,29 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from common import channels
 from common.errors import DemoError
+from common.inputs import limit, parse_yuan
 from django.db import transaction
+from django.db.models import Sum
 from django.utils.translation import gettext as _
 
-from zhifu.money import AmountError, parse_amount
+from zhifu.models import Order
 from zhifu.services.orders import LineSpec, create_order
 
 from .models import Article, Reward
 
-MAX_REWARD = Decimal("10000.00")
-CHANNELS = ("alipay_page", "alipay_wap", "alipay_qr", "balance")
+CHANNELS = channels.all_channels()  # every channel Zhifu offers
 
 
 def parse_reward_amount(value: object) -> Decimal:
-    try:
-        amount = parse_amount(value)
-    except AmountError:
-        raise DemoError(
-            "invalid_amount", _("Enter an amount between ¥0.01 and ¥%(max)s.") % {"max": MAX_REWARD}
-        ) from None
-    if amount > MAX_REWARD:
-        raise DemoError(
-            "invalid_amount", _("Enter an amount between ¥0.01 and ¥%(max)s.") % {"max": MAX_REWARD}
-        )
-    return amount
+    """A reward from ¥0.01 to ``DEMO_REWARD_MAX``, written as digits with at most two decimals."""
+    maximum = limit("DEMO_REWARD_MAX")
+    return parse_yuan(
+        value,
+        maximum=maximum,
+        too_large=_("A reward can be at most ¥%(max)s.") % {"max": f"{maximum:,}"},
+    )
 
 
 def create_reward(user: Any, article: Article, amount: object, message: str, channel: str) -> Any:
@@ -55,7 +53,7 @@ def create_reward(user: Any, article: Article, amount: object, message: str, cha
                 )
             ],
             subject=_("Reward for “%(title)s”") % {"title": article.title},
-            kind="reward",
+            kind=Order.Kind.REWARD,
             metadata={"site": "rewards", "article_id": article.pk},
         )
         Reward.objects.create(
@@ -67,3 +65,11 @@ def create_reward(user: Any, article: Article, amount: object, message: str, cha
             channel=channel,
         )
     return order
+
+
+def debt_of(author: Any) -> Decimal:
+    """What refunds of the author's rewards could not take back from their wallet yet."""
+    total = Reward.objects.filter(article__author=author, unrecovered__gt=0).aggregate(
+        total=Sum("unrecovered")
+    )["total"]
+    return Decimal(total or 0).quantize(Decimal("0.01"))

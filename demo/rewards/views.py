@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from common.errors import DemoError
+from common.errors import DemoError, error_message
+from common.once import submit_once
 from common.types import AuthenticatedHttpRequest
-from common.views import error_message, respond_to_start
+from common.views import redirect_after_resubmit, respond_to_start
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -16,7 +17,7 @@ from zhifu.exceptions import ZhifuError
 from zhifu.services import payments
 
 from .models import Article, Reward
-from .services import create_reward
+from .services import create_reward, parse_reward_amount
 
 
 def article_list(request: HttpRequest) -> HttpResponse:
@@ -52,19 +53,25 @@ def article_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def reward(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """One reward order per submit of the dialog, then straight to the chosen channel; a second
+    submit of the same dialog shows the first reward and pays nothing again."""
     article = get_object_or_404(Article, pk=pk)
-    amount = request.POST.get("custom_amount", "").strip() or request.POST.get("amount", "")
+    text = request.POST.get("custom_amount", "").strip() or request.POST.get("amount", "")
     channel = request.POST.get("channel", "alipay_page")
+    note = request.POST.get("message", "").strip()[:200]
     try:
-        order = create_reward(
-            request.user, article, amount, request.POST.get("message", ""), channel
+        amount = parse_reward_amount(text)
+        order, first = submit_once(
+            request,
+            "reward",
+            {"article": article.pk, "amount": amount, "message": note, "channel": channel},
+            lambda: create_reward(request.user, article, amount, note, channel),
         )
-    except DemoError as exc:
-        messages.error(request, exc.message)
-        return redirect("article-detail", pk=article.pk)
-    except ZhifuError as exc:
+    except (DemoError, ZhifuError) as exc:
         messages.error(request, error_message(exc))
         return redirect("article-detail", pk=article.pk)
+    if not first:
+        return redirect_after_resubmit(order)
     # Go straight to the chosen channel; on failure the pay page offers the others.
     try:
         start = payments.start_payment(order, channel, user=request.user)

@@ -6,6 +6,8 @@ from typing import Any
 
 from django.db.models import F
 
+from zhifu.models import Order
+
 from .models import Goods
 
 
@@ -19,7 +21,7 @@ def on_paid(order: Any) -> None:
 
 
 def on_refunded(order: Any, refund: Any) -> None:
-    if str(order.status) != "refunded":
+    if order.status != Order.Status.REFUNDED:
         return
     for line in _goods_lines(order):
         Goods.objects.filter(pk=int(line.sku.split(":")[1]), sold__gte=line.quantity).update(

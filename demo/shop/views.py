@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from common.errors import DemoError, error_message
+from common.inputs import parse_quantity
+from common.once import submit_once
 from common.types import AuthenticatedHttpRequest
-from common.views import error_message
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from zhifu.exceptions import ZhifuError
@@ -26,25 +27,25 @@ def goods_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def buy_now(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """One order per submit of the buy-now form, then its pay page."""
     goods = Goods.objects.filter(pk=pk, is_active=True).first()
     if goods is None:
-        messages.error(
-            request, error_message(ZhifuError("unknown_sku", _("This item is not on sale.")))
-        )
+        messages.error(request, error_message(ZhifuError("unknown_sku")))
         return redirect("shop")
-    text = request.POST.get("quantity", "1").strip() or "1"
-    if not text.isdigit() or not 1 <= int(text) <= MAX_QUANTITY:
-        messages.error(request, _("Enter a quantity from 1 to %(max)d.") % {"max": MAX_QUANTITY})
-        return redirect("shop")
-    quantity = int(text)
     try:
-        order = create_order_from_skus(
-            request.user,
-            [{"sku": goods.sku, "quantity": quantity}],
-            subject=goods.name,
-            metadata={"site": "shop"},
+        quantity = parse_quantity(request.POST.get("quantity"), maximum=MAX_QUANTITY)
+        order, _created = submit_once(
+            request,
+            "buy-now",
+            {"sku": goods.sku, "quantity": quantity},
+            lambda: create_order_from_skus(
+                request.user,
+                [{"sku": goods.sku, "quantity": quantity}],
+                subject=goods.name,
+                metadata={"site": "shop"},
+            ),
         )
-    except ZhifuError as exc:
+    except (DemoError, ZhifuError) as exc:
         messages.error(request, error_message(exc))
         return redirect("shop")
     return redirect("pay", out_trade_no=order.out_trade_no)

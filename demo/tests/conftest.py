@@ -37,3 +37,46 @@ def seeded(db: Any) -> dict[str, Any]:
 def alice_client(client: Any, seeded: dict[str, Any]) -> Any:
     client.force_login(seeded["alice"])
     return client
+
+
+@pytest.fixture
+def en(alice_client: Any) -> Any:
+    """alice's client with the English language cookie (the site is Chinese by default)."""
+    alice_client.cookies["django_language"] = "en"
+    return alice_client
+
+
+def _zhifu_for(settings: Any, sandbox: Any) -> None:
+    app = sandbox.default_app
+    settings.ZHIFU = {
+        **settings.ZHIFU,
+        "APP_ID": app.app_id,
+        "SELLER_ID": app.seller_id,
+        "APP_PRIVATE_KEY": app.app_private_key_pem,
+        "APP_PUBLIC_KEY": app.app_public_key_pem,
+        "ALIPAY_PUBLIC_KEY": app.alipay_public_key_pem,
+        "GATEWAY_URL": sandbox.gateway_url,
+        "HTTP_TIMEOUT": 3,
+    }
+
+
+@pytest.fixture
+def live_gateway(settings: Any, tmp_path: Any) -> Any:
+    """Zhifu talking to a real sandbox over HTTP (no site for it to notify: the pages ask it)."""
+    from zhifu.sandbox.testing import SandboxServer
+
+    with SandboxServer(tmp_path / "sandbox") as sandbox:
+        _zhifu_for(settings, sandbox)
+        yield sandbox
+
+
+@pytest.fixture
+def dead_gateway(settings: Any, tmp_path: Any) -> Any:
+    """Zhifu configured with a real sandbox app's keys, then the sandbox stopped: every call to
+    the gateway meets a closed port."""
+    from zhifu.sandbox.testing import SandboxServer
+
+    with SandboxServer(tmp_path / "sandbox") as sandbox:
+        _zhifu_for(settings, sandbox)
+        gateway = sandbox.gateway_url
+    return gateway

@@ -1,7 +1,9 @@
-"""Course site rules: coupons, credits, cart, checkout and fulfilment through Zhifu's signals."""
+"""Course site rules: coupons, credits, cart, checkout, fulfilment through Zhifu's signals
+(enrollments, one grant per purchase), and what refunds give back."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -10,22 +12,16 @@ import pytest
 from common.errors import DemoError
 from courses import services
 from courses.cart import Cart
-from courses.models import Coupon, Course, CreditAccount, Enrollment, UserCoupon, ValidityOption
-from django.utils import timezone
+from courses.models import Coupon, Course, CreditAccount, CreditEntry, Enrollment, UserCoupon
+from django.utils import timezone, translation
 
 from zhifu.models import Order
 from zhifu.services import orders as order_service
 from zhifu.services import payments, wallet
 
+from .helpers import once, option, paid_course_order, refund, user_coupon
+
 pytestmark = pytest.mark.django_db
-
-
-def option(code: str, days: int | None) -> ValidityOption:
-    return ValidityOption.objects.get(course__code=code, days=days)
-
-
-def user_coupon(user: Any, code: str) -> UserCoupon:
-    return UserCoupon.objects.select_related("coupon").get(user=user, coupon__code=code)
 
 
 def test_fixed_coupon_needs_its_minimum_spend(seeded: dict[str, Any]) -> None:
@@ -210,8 +206,126 @@ def test_checkout_ignores_a_price_sent_by_the_client(
     opt = option("python", 30)
     response = alice_client.post(
         "/courses/checkout/",
-        {"option": opt.pk, "action": "place", "credits": "0", "total": "0.01", "price": "0.01"},
+        {
+            "option": opt.pk,
+            "action": "place",
+            "credits": "0",
+            "total": "0.01",
+            "price": "0.01",
+            "once": once(),
+        },
     )
     order = Order.objects.get(user=seeded["alice"])
     assert response.status_code == 302 and order.out_trade_no in response["Location"]
     assert order.total_amount == Decimal("49.00")
+
+
+@pytest.mark.parametrize(
+    "credits,message",
+    [
+        ("-10", "Credits cannot be negative."),
+        ("abc", "Credits must be a whole number such as 100, not “abc”."),
+        ("1.5", "Credits must be a whole number such as 100, not “1.5”."),
+        ("²", "Credits must be a whole number such as 100, not “²”."),
+        ("501", "You have only 500 credits available."),
+        ("490", "At most 489 credits can be used on this order."),
+    ],
+)
+def test_checkout_says_each_credits_mistake_once(en: Any, credits: str, message: str) -> None:
+    opt = option("python", 30)  # ¥49: at most 489 credits leave ¥0.01 to pay
+    response = en.post(
+        "/courses/checkout/",
+        {"option": opt.pk, "action": "place", "credits": credits, "once": once()},
+    )
+    errors = re.findall(r'data-testid="checkout-error">([^<]+)<', response.content.decode())
+    assert response.status_code == 200 and errors == [message]
+    assert not Order.objects.exists()
+
+
+def test_a_two_course_order_counts_every_course_in_its_subject(seeded: dict[str, Any]) -> None:
+    alice = seeded["alice"]
+    order = services.checkout(alice, [option("python", 30).pk, option("vue", 90).pk])
+    assert order.subject == "Python 入门 and others, 2 courses"
+    with translation.override("zh-hans"):
+        order = services.checkout(alice, [option("payments", 30).pk, option("postgres", 30).pk])
+    assert order.subject == "Django 支付实战 等 2 门课程"
+
+
+def test_partial_refunds_return_credits_in_proportion(
+    seeded: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    capture = django_capture_on_commit_callbacks
+    alice = seeded["alice"]
+    order = paid_course_order(alice, credits=150)  # 299 − 20 − 15 = ¥264 paid
+    assert order.total_amount == Decimal("264.00")
+    account = CreditAccount.objects.get(user=alice)
+    assert (account.balance, account.held) == (350, 0)
+
+    refund(capture, order, Decimal("66.00"))
+    account.refresh_from_db()
+    assert account.balance == 350 + 37  # floor(150 × 66 / 264) = floor(37.5)
+    order.refresh_from_db()
+    assert order.status == Order.Status.PARTIALLY_REFUNDED
+    enrollment = Enrollment.objects.get(user=alice, course__code="python")
+    assert not enrollment.revoked  # a partial refund keeps access
+
+    refund(capture, order, Decimal("66.00"))
+    account.refresh_from_db()
+    assert account.balance == 350 + 75  # floor(150 × 132 / 264): cumulative, no rounding drift
+
+    refund(capture, order)  # the rest: every credit is back
+    account.refresh_from_db()
+    assert account.balance == 500
+    returned = CreditEntry.objects.filter(order_no=order.out_trade_no, kind="return")
+    assert sorted(e.amount for e in returned) == [37, 38, 75]
+    enrollment.refresh_from_db()
+    assert enrollment.revoked
+    assert user_coupon(alice, "WELCOME20").status == UserCoupon.Status.USED  # not given back
+
+
+def test_full_refund_at_once_returns_all_credits_once(
+    seeded: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    alice = seeded["alice"]
+    order = paid_course_order(alice, credits=100)
+    refund(django_capture_on_commit_callbacks, order)
+    account = CreditAccount.objects.get(user=alice)
+    assert account.balance == 500
+    assert CreditEntry.objects.filter(order_no=order.out_trade_no, kind="return").count() == 1
+    assert Course.objects.get(code="python").students == 0
+
+
+def test_refunding_the_first_of_two_purchases_takes_back_exactly_its_days(
+    seeded: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    alice = seeded["alice"]
+    first = paid_course_order(alice, credits=0, days=30, coupon=None)
+    second = paid_course_order(alice, credits=0, days=90, coupon=None)
+    enrollment = Enrollment.objects.get(user=alice, course__code="python")
+    assert first.paid_at is not None and second.paid_at is not None
+    start = max(first.paid_at + timedelta(days=30), second.paid_at)
+    assert enrollment.expires_at == start + timedelta(days=90)  # 30 + 90 days
+    assert Course.objects.get(code="python").students == 1  # one person, two purchases
+
+    refund(django_capture_on_commit_callbacks, first)
+    enrollment.refresh_from_db()
+    assert not enrollment.revoked
+    assert enrollment.expires_at == second.paid_at + timedelta(days=90)  # the 30 days are gone
+    assert Course.objects.get(code="python").students == 1
+
+    refund(django_capture_on_commit_callbacks, second)
+    enrollment.refresh_from_db()
+    assert enrollment.revoked
+    assert Course.objects.get(code="python").students == 0
+
+
+def test_a_refunded_course_order_no_longer_lists_the_access_it_gave(
+    en: Any, seeded: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    order = paid_course_order(seeded["alice"], credits=0, days=90, coupon=None)
+    paid = en.get(f"/orders/{order.out_trade_no}/").content.decode()
+    assert 'data-testid="enrollment"' in paid and "until" in paid
+    refund(django_capture_on_commit_callbacks, order)
+    page = en.get(f"/orders/{order.out_trade_no}/").content.decode()
+    assert 'data-testid="enrollment"' not in page and "until" not in page
+    assert 'data-testid="access-refunded"' in page and "Start studying" not in page

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import pytest
+from common.once import new_token  # buy now needs its one-time form token
 from demo_site import login_throttle
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -47,7 +48,7 @@ def _no_debug_page(body: str) -> None:
 def test_another_users_order_is_the_styled_404(seeded: dict[str, Any], client: Client) -> None:
     mug = Goods.objects.get(code="mug")
     client.force_login(seeded["alice"])
-    client.post(f"/shop/{mug.pk}/buy/")
+    client.post(f"/shop/{mug.pk}/buy/", {"once": new_token()})
     order = Order.objects.get(user=seeded["alice"])
     client.force_login(seeded["bob"])
     for url in (f"/orders/{order.out_trade_no}/", f"/orders/{order.out_trade_no}/pay/"):
@@ -95,7 +96,7 @@ def test_a_csrf_failure_is_the_styled_403(seeded: dict[str, Any]) -> None:
 
 def test_pages_carry_a_csp_whose_nonce_is_the_inline_scripts(alice_client: Client) -> None:
     mug = Goods.objects.get(code="mug")
-    alice_client.post(f"/shop/{mug.pk}/buy/")
+    alice_client.post(f"/shop/{mug.pk}/buy/", {"once": new_token()})
     order = Order.objects.get()
     response = alice_client.get(f"/orders/{order.out_trade_no}/pay/")
     policy = response.headers["Content-Security-Policy"]
@@ -123,7 +124,7 @@ def test_private_pages_and_api_answers_are_not_stored(seeded: dict[str, Any]) ->
     anonymous = client.get("/shop/")
     assert "no-store" not in anonymous.headers.get("Cache-Control", "")
     client.force_login(seeded["alice"])
-    client.post(f"/shop/{mug.pk}/buy/")
+    client.post(f"/shop/{mug.pk}/buy/", {"once": new_token()})
     order = Order.objects.get()
     for url in (
         "/orders/",

@@ -1,92 +1,85 @@
-"""Template helpers: amounts as ¥12.30, translated order statuses and payment channels."""
+"""Template helpers: amounts as ¥1,234.50, the labels of Zhifu's codes (order status, kind,
+payment channel, ledger entry kind) from Zhifu's own models, and the one-time form token."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import template
+from django.db.models import TextChoices
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
+
+from common import channels
+from common.once import FIELD, new_token
+from zhifu.models import LedgerEntry, Order
+from zhifu.money import format_yuan
 
 register = template.Library()
 
-STATUS_LABELS = {
-    "pending": _("Awaiting payment"),
-    "paid": _("Paid"),
-    "partially_refunded": _("Partially refunded"),
-    "refunded": _("Refunded"),
-    "cancelled": _("Cancelled"),
-    "expired": _("Expired"),
-}
-CHANNEL_LABELS = {
-    "alipay_page": _("Alipay (computer)"),
-    "alipay_wap": _("Alipay (mobile)"),
-    "alipay_qr": _("Alipay QR code"),
-    "balance": _("Wallet balance"),
-}
-KIND_LABELS = {
-    "purchase": _("Purchase"),
-    "reward": _("Reward"),
-    "topup": _("Top-up"),
-}
 # Memos the demo writes itself (sample data), shown in the visitor's language.
 KNOWN_NOTES = {
     "demo starting balance": _("Starting balance of the demo"),
     "welcome credits": _("Welcome credits"),
 }
-LEDGER_LABELS = {
-    "topup": _("Top-up"),
-    "payment": _("Payment"),
-    "reward_income": _("Reward income"),
-    "refund": _("Refund"),
-    "adjustment": _("Adjustment"),
-}
 
 
 @register.filter
 def yuan(value: Any) -> str:
-    """``Decimal("12.3")`` -> ``¥12.30``; negative amounts as ``-¥5.00``."""
+    """``Decimal("1234.5")`` -> ``¥1,234.50``, ``-¥5.00`` for a debit (``zhifu.money``'s
+    formatter): exact or an error, never a rounded sum. Empty for no value."""
     if value is None or value == "":
         return ""
-    try:
-        number = Decimal(str(value)).quantize(Decimal("0.01"))
-    except (InvalidOperation, ValueError):
-        return str(value)
-    sign = "-" if number < 0 else ""
-    return f"{sign}¥{abs(number):,.2f}"
+    return format_yuan(value)
 
 
 @register.filter
 def signed_yuan(value: Any) -> str:
-    text = yuan(value)
+    """``+¥5.00`` for a credit, ``-¥5.00`` for a debit."""
+    if value is None or value == "":
+        return ""
+    return format_yuan(value, signed=True)
+
+
+def _label(choices: type[TextChoices], value: Any) -> str:
+    """The label of a stored code in the visitor's language; a code the model does not know
+    (a site-defined order kind) as stored."""
     try:
-        positive = Decimal(str(value)) > 0
-    except (InvalidOperation, ValueError):
-        positive = False
-    return f"+{text}" if positive else text
+        return str(capfirst(choices(str(value)).label))
+    except ValueError:
+        return str(value)
 
 
-def _label_filter(name: str, labels: dict[str, Any], doc: str) -> Callable[[Any], str]:
-    """Register filter ``name``: a stored code shown with its label, unknown codes as stored."""
-
-    def label(value: Any) -> str:
-        return str(labels.get(str(value), value))
-
-    label.__doc__ = doc
-    register.filter(name, label)
-    return label
+@register.filter
+def order_status(value: Any) -> str:
+    return _label(Order.Status, value)
 
 
-order_status = _label_filter(
-    "order_status", STATUS_LABELS, "An order status in the visitor's language."
-)
-_label_filter("channel_label", CHANNEL_LABELS, "A payment channel in the visitor's language.")
-_label_filter("kind_label", KIND_LABELS, "An order kind in the visitor's language.")
-_label_filter("ledger_label", LEDGER_LABELS, "A ledger entry kind in the visitor's language.")
-_label_filter(
-    "note", KNOWN_NOTES, "A ledger/credits memo: the demo's own memos translated, else as stored."
-)
+@register.filter
+def kind_label(value: Any) -> str:
+    return _label(Order.Kind, value)
+
+
+register.filter("channel_label", channels.label)
+
+
+@register.filter
+def ledger_label(value: Any) -> str:
+    return _label(LedgerEntry.Kind, value)
+
+
+@register.filter
+def note(value: Any) -> str:
+    """A ledger/credits memo: the demo's own memos translated, others as stored."""
+    return str(KNOWN_NOTES.get(str(value), value))
+
+
+@register.simple_tag
+def once_field() -> SafeString:
+    """The hidden one-time token of a form that creates an order (see ``common.once``)."""
+    return format_html('<input type="hidden" name="{}" value="{}">', FIELD, new_token())
 
 
 @register.filter
