@@ -182,6 +182,19 @@ SUMMARY: dict[str, dict[str, str]] = {
 }
 
 
+# The schema's error answers are described in English; the same sentences in Chinese, by status.
+ERROR_ANSWERS_ZH = {
+    "400": "请求无效（错误码说明哪里不对）。",
+    "401": "未登录，或 token 无效（或已过期）。",
+    "403": "已登录，但无权这样做。",
+    "404": "不存在，或不是你的。",
+    "409": "当前状态下不可能（例如订单已不在待支付），或 Idempotency-Key 已用于另一个请求。",
+    "413": "请求体太大。",
+    "429": "请求太多；按 Retry-After 响应头等待。",
+    "503": "支付网关暂时无法访问；请稍后重试。",
+}
+
+
 def get_schema(language: str) -> dict[str, Any]:
     """The OpenAPI schema of Zhifu's API, with lazily translated texts in ``language``."""
     if str(ROOT) not in sys.path:
@@ -310,7 +323,10 @@ def render(schema: dict[str, Any], language: str) -> str:
             lines += [f"**{t['responses']}**", ""]
             for code, response in op.get("responses", {}).items():
                 rs = _body_schema(response.get("content", {}))
-                what = _type(rs) if rs is not None else _cell(response.get("description", ""))
+                said = _cell(response.get("description", ""))
+                if language == "zh" and said:
+                    said = ERROR_ANSWERS_ZH.get(code, said)
+                what = " — ".join(x for x in (_type(rs) if rs is not None else "", said) if x)
                 lines.append(f"- `{code}`: {what or '—'}")
             lines.append("")
     lines += [f"## {t['schemas']}", ""]
