@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ZhifuConfig(AppConfig):
     name = "zhifu"
     label = "zhifu"
-    verbose_name = "Zhifu payments"
+    verbose_name = _("Zhifu payments")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
