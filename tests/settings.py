@@ -96,6 +96,7 @@ SPECTACULAR_SETTINGS = {
         "OrderStatusEnum": "zhifu.models.Order.Status",
         "PaymentStatusEnum": "zhifu.models.PaymentAttempt.Status",
         "RefundStatusEnum": "zhifu.models.Refund.Status",
+        "PaymentChannelEnum": "zhifu.providers.registry.channel_choices",
     },
 }
 

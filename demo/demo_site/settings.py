@@ -232,7 +232,7 @@ SPECTACULAR_SETTINGS = {
         "OrderStatusEnum": "zhifu.models.Order.Status",
         "PaymentStatusEnum": "zhifu.models.PaymentAttempt.Status",
         "RefundStatusEnum": "zhifu.models.Refund.Status",
-        "PaymentChannelEnum": "zhifu.models.PaymentAttempt.Channel",
+        "PaymentChannelEnum": "zhifu.providers.registry.channel_choices",  # from the providers
         "DemoChannelEnum": "rewards.services.CHANNELS",  # the same codes, without labels
     },
 }
