@@ -1,4 +1,7 @@
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
 
 from .models import (
     Coupon,
@@ -42,13 +45,27 @@ class UserCouponAdmin(admin.ModelAdmin):
     list_filter = ["status"]
 
 
+class LedgerAdmin(admin.ModelAdmin):
+    """Credits move only through courses.services (a ledger entry for every change, under a row
+    lock): shown here, never edited, so no save buttons."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(CreditAccount)
-class CreditAccountAdmin(admin.ModelAdmin):
+class CreditAccountAdmin(LedgerAdmin):
     list_display = ["user", "balance", "held"]
 
 
 @admin.register(CreditEntry)
-class CreditEntryAdmin(admin.ModelAdmin):
+class CreditEntryAdmin(LedgerAdmin):
     list_display = ["created_at", "user", "kind", "amount", "order_no", "memo"]
     list_filter = ["kind"]
 
