@@ -96,13 +96,13 @@ def fake_alipay(settings, fake_alipay_keys) -> FakeAlipay:
 
 
 @pytest.fixture(scope="session")
-def sandbox(tmp_path_factory):
+def sandbox():
     """One real zhifu sandbox for the session (clock 1000× faster: retries come in ms)."""
     try:
         from zhifu.sandbox.testing import SandboxServer
     except ImportError as exc:  # pragma: no cover - only while the sandbox is being built
         pytest.skip(f"zhifu.sandbox.testing is not available: {exc}")
-    server = SandboxServer(tmp_path_factory.mktemp("sandbox"), time_scale=1000.0)
+    server = SandboxServer(time_scale=1000.0)  # its own temporary data dir, removed on close
     server.start()
     yield server
     server.close()
@@ -113,6 +113,7 @@ def sandbox_zhifu(settings, sandbox, live_server):
     """ZHIFU configured from the sandbox's default app; Alipay notifies the live server."""
     app = sandbox.default_app
     sandbox.faults(reset=True)
+    sandbox.reset_clock()  # each test starts at real time, however far earlier tests ran it
     settings.ZHIFU = {
         "APP_ID": app.app_id,
         "APP_PRIVATE_KEY": app.app_private_key_pem,
