@@ -16,6 +16,7 @@ import pytest
 from django.utils import timezone
 
 from tests.conftest import get_as, wait_until
+from tests.core.factories import make_order
 from tests.core.http_worker import post_form
 from zhifu.models import LedgerEntry, Notification, Order, PaymentAttempt, Refund
 from zhifu.sandbox.testing import SandboxError
@@ -340,3 +341,21 @@ def test_top_up_then_pay_with_balance_then_refund_to_wallet(
         ("refund", Decimal("2.30")),
         ("topup", Decimal("20.00")),
     ]
+
+
+def test_switching_channel_closes_the_old_trade_at_alipay(sandbox_zhifu, user, product, fulfilled):
+    sb = sandbox_zhifu
+    order = make_order(user)
+    page = start_payment(order, "alipay_page", user=user)
+    assert httpx.get(page.pay_url, follow_redirects=True, timeout=10).status_code == 200
+    again = start_payment(order, "alipay_page", user=user)
+    assert again.attempt.pk == page.attempt.pk  # same channel: the open attempt is reused
+    assert sb.trade(page.attempt.out_trade_no)["trade_status"] == "WAIT_BUYER_PAY"
+    qr = start_payment(order, "alipay_qr", user=user)
+    assert qr.attempt.pk != page.attempt.pk and qr.qr_code
+    old = PaymentAttempt.objects.get(pk=page.attempt.pk)
+    assert old.status == "closed" and old.closed_at_gateway and old.next_check_at is None
+    assert sb.trade(page.attempt.out_trade_no)["trade_status"] == "TRADE_CLOSED"
+    sb.pay(qr.attempt.out_trade_no)
+    assert wait_until(lambda: Order.objects.get(pk=order.pk).status == "paid")
+    assert fulfilled == [("paid", order.out_trade_no)]

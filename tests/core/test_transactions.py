@@ -1,0 +1,89 @@
+"""No row lock is held over the network, and nothing is acknowledged before commit, even on a
+site with ``ATOMIC_REQUESTS``."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test import Client
+from rest_framework.test import APIClient
+
+from tests.core.factories import make_attempt, make_order, pay
+from zhifu import signals
+from zhifu.providers import registry
+from zhifu.providers.base import PaymentAction, RefundResult, RefundState
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def atomic_requests(monkeypatch):
+    """A site with ``ATOMIC_REQUESTS = True``."""
+    monkeypatch.setitem(connection.settings_dict, "ATOMIC_REQUESTS", True)
+
+
+def _paid_depths(fake_alipay, user) -> int:
+    depths: list[int] = []
+
+    def receiver(sender, order, **kwargs):
+        depths.append(len(connection.atomic_blocks))
+
+    order = make_order(user)
+    attempt = make_attempt(order)
+    signals.order_paid.connect(receiver, weak=False)
+    try:
+        reply = Client().post(
+            "/zhifu/alipay/notify/",
+            fake_alipay.body(fake_alipay.notification(attempt)),
+            content_type="application/x-www-form-urlencoded",
+        )
+    finally:
+        signals.order_paid.disconnect(receiver)
+    assert reply.content == b"success"
+    return depths[0]
+
+
+def test_notify_is_not_wrapped_in_atomic_requests(fake_alipay, user, monkeypatch):
+    """With ATOMIC_REQUESTS the view would answer "success" before its transaction commits."""
+    plain = _paid_depths(fake_alipay, user)
+    monkeypatch.setitem(connection.settings_dict, "ATOMIC_REQUESTS", True)
+    assert _paid_depths(fake_alipay, user) == plain
+
+
+def test_api_refund_is_sent_at_once_even_with_atomic_requests(
+    fake_alipay, atomic_requests, user, refund_staff, monkeypatch
+):
+    calls = []
+
+    def refund(refund):
+        calls.append(connection.in_atomic_block)
+        return RefundResult(RefundState.SUCCEEDED)
+
+    monkeypatch.setattr(registry.get("alipay"), "refund", refund)
+    order = make_order(user)
+    pay(make_attempt(order), trade_no="T1")
+    api = APIClient()
+    api.force_authenticate(refund_staff)
+    body = api.post("/api/refunds/", {"out_trade_no": order.out_trade_no}, format="json").json()
+    assert body["status"] == "succeeded" and body["amount"] == "12.30"
+    assert calls == [False]  # no transaction (so no row lock) open while Alipay was called
+
+
+def test_api_qr_pay_calls_alipay_outside_any_transaction(
+    fake_alipay, atomic_requests, user, monkeypatch
+):
+    seen = []
+
+    def start(order, attempt, *, return_url=None):
+        seen.append(connection.in_atomic_block)
+        return PaymentAction(qr_code="https://qr.example/1")
+
+    monkeypatch.setattr(registry.get("alipay"), "start", start)
+    order = make_order(user)
+    api = APIClient()
+    api.force_authenticate(user)
+    body = api.post(
+        f"/api/orders/{order.out_trade_no}/pay/", {"channel": "alipay_qr"}, format="json"
+    ).json()
+    assert body["qr_code"] == "https://qr.example/1"
+    assert seen == [False]
