@@ -26,3 +26,17 @@ def test_every_chinese_page_has_an_english_original():
         )
     ]
     assert not orphans, f"Chinese pages without an English original: {orphans}"
+
+
+def test_every_chinese_page_records_the_english_text_it_translates():
+    # docs/_scripts/translations.py lists the pages whose English original changed since.
+    unmarked = [
+        str(p.relative_to(DOCS))
+        for p in markdown_pages()
+        if p.name.endswith(".zh.md")
+        and "<!-- translation-of: " not in p.read_text(encoding="utf-8")
+    ]
+    assert not unmarked, (
+        "Chinese pages without a translation-of marker "
+        f"(run: python docs/_scripts/translations.py mark NAME): {unmarked}"
+    )
