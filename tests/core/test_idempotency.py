@@ -132,6 +132,10 @@ def test_expired_keys_are_free_again_and_purged(fake_alipay, user, product):
     IdempotencyKey.objects.filter(key="k-2").update(expires_at=timezone.now() - timedelta(hours=1))
     assert idempotency.purge_expired() == 1
     assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["k-1"]
+    # using any key removes that user's expired ones (no job needed to keep the table small)
+    IdempotencyKey.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    buy(user, "k-3")
+    assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["k-3"]
 
 
 @pytest.mark.django_db

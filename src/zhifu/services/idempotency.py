@@ -20,8 +20,9 @@ raises, nothing is kept and the key can be used again.
 an Alipay payment) belong after ``run_once`` returns; the API stores its first answer with
 :func:`remember_response` so that a retry gets the same answer.
 
-Keys expire after :data:`KEY_LIFETIME` (then a key may be used again); :func:`purge_expired`
-deletes old rows.
+Keys expire after :data:`KEY_LIFETIME` (then a key may be used again). A user's expired keys
+are deleted when that user next uses a key; :func:`purge_expired` deletes all of them (for a
+site's own periodic job).
 """
 
 from __future__ import annotations
@@ -82,13 +83,10 @@ def _user_pk(user: Any) -> Any:
 
 
 def _existing(user_pk: Any, scope: str, key: str, now: datetime) -> IdempotencyKey | None:
-    row = IdempotencyKey.objects.filter(user_id=user_pk, scope=scope, key=key).first()
-    if row is not None and row.expires_at <= now:
-        # An expired key is free again; deleting it here (guarded by the expiry, so a fresh
-        # row inserted meanwhile by another call is kept) lets the insert below succeed.
-        IdempotencyKey.objects.filter(pk=row.pk, expires_at__lte=now).delete()
-        return None
-    return row
+    # The user's expired keys go first: an expired key is free again (the insert below can
+    # succeed), and a user's rows stay bounded without a periodic job.
+    IdempotencyKey.objects.filter(user_id=user_pk, expires_at__lte=now).delete()
+    return IdempotencyKey.objects.filter(user_id=user_pk, scope=scope, key=key).first()
 
 
 def _replay(row: IdempotencyKey, fingerprint: str, load: Callable[[str], T]) -> tuple[T, bool]:
