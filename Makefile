@@ -42,8 +42,8 @@ chromium:
 	fi
 
 lint: $(DEV_STAMP)
-	$(BIN)/ruff check src tests bench demo examples noxfile.py
-	$(BIN)/ruff format --check src tests bench demo examples noxfile.py
+	$(BIN)/ruff check src tests bench demo examples noxfile.py docs/_scripts
+	$(BIN)/ruff format --check src tests bench demo examples noxfile.py docs/_scripts
 
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
