@@ -358,7 +358,10 @@ def write_pages() -> list[Path]:
         target = OUT_DIR / f"api.{language}.md"
         text = render(get_schema(language), language)
         if not target.exists() or target.read_text(encoding="utf-8") != text:
-            target.write_text(text, encoding="utf-8")
+            # Atomically: two builds at once (two test runs) must not read a half-written page.
+            partial = target.with_name(f".{target.name}.{os.getpid()}")
+            partial.write_text(text, encoding="utf-8")
+            os.replace(partial, target)
         written.append(target)
     return written
 
