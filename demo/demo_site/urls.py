@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.staticfiles.views import serve as serve_static
 from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from demo_site.login_throttle import throttle_login
 
@@ -23,6 +24,8 @@ urlpatterns = [
     path("admin/login/", throttle_login(admin.site.login)),  # before the admin's own URLs
     path("admin/", admin.site.urls),
     path("zhifu/", include("zhifu.urls")),
+    # Swagger UI with its init script as a file, not inline: it runs under the CSP.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="zhifu-api:schema")),
     path("api/", include("common.api_urls")),
     path("api/", include("zhifu.api.urls")),
     path("shop/", include("shop.urls")),
