@@ -135,3 +135,25 @@ def test_sql_log_with_debug_shows_no_session_key_or_password_hash(tmp_path: Path
     assert session_key not in log
     assert password_hash not in log and password_hash.split("$")[-1] not in log
     assert "[redacted password hash]" in log and "'[redacted]'" in log
+
+
+def test_every_handler_the_demo_configures_redacts() -> None:
+    """Django's own loggers included: runserver's request lines ("django.server") show the
+    return URL with sign=, SQL goes through "django"."""
+    import logging
+
+    from django.conf import settings
+
+    from zhifu.logs import RedactFilter
+
+    assert {"django", "django.server", "zhifu", "demo"} <= set(settings.LOGGING["loggers"])
+    configured = set(settings.LOGGING["handlers"])  # dictConfig names each handler
+    handlers = [
+        handler
+        for name, logger in settings.LOGGING["loggers"].items()
+        for handler in logging.getLogger(name).handlers
+        if logger.get("handlers") and handler.name in configured
+    ]
+    assert {h.name for h in handlers} == configured  # every one is in use
+    for handler in handlers:
+        assert any(isinstance(f, RedactFilter) for f in handler.filters), handler.name
