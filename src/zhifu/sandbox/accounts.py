@@ -23,7 +23,6 @@ from zhifu.alipay import (
     KeyFormatError,
     Signer,
     cert_sn,
-    generate_key_pair,
     load_private_key,
     load_public_key,
     root_cert_sn,
@@ -84,19 +83,20 @@ def mask_login(login: str) -> str:
 
 @dataclass(frozen=True)
 class SandboxKeys:
-    """Private keys (PEM) a new sandbox starts with instead of generating its own.
+    """Private keys a new sandbox starts with instead of generating its own.
 
-    Generating an RSA-2048 key costs about a tenth of a second; a test session generates one
-    set and gives it to every sandbox it starts. Used only when the data dir is new.
+    Generating an RSA-2048 key costs a tenth of a second or more, and so does loading one from
+    PEM (its validity is checked); a test session generates one set and gives it to every
+    sandbox it starts. Used only when the data dir is new.
     """
 
-    alipay_private_pem: str
-    app_private_pem: str
-    root_private_pem: str
+    alipay: rsa.RSAPrivateKey
+    app: rsa.RSAPrivateKey
+    root: rsa.RSAPrivateKey
 
     @classmethod
     def generate(cls) -> SandboxKeys:
-        return cls(*(generate_key_pair().private_pem for _ in range(3)))
+        return cls(_new_key(), _new_key(), _new_key())
 
 
 class AccountError(ValueError):
@@ -165,12 +165,15 @@ class Accounts:
         self.store = store
         self.clock = clock
         self.data_dir = data_dir
+        # each key is loaded at most once (~0.1 s each), the root one only when a certificate
+        # is to be issued
+        self._alipay_key: rsa.RSAPrivateKey | None = keys.alipay if keys else None
+        self._root_key: rsa.RSAPrivateKey | None = keys.root if keys else None
         self._ensure_initialised(keys)
-        private_pem = store.get_meta("alipay_private_key")
         root_bundle = store.get_meta("root_certs")
         alipay_cert = store.get_meta("alipay_cert")
-        assert private_pem is not None and root_bundle is not None and alipay_cert is not None
-        key = load_private_key(private_pem)
+        assert root_bundle is not None and alipay_cert is not None
+        key = self._alipay()
         self.alipay_public_key_pem = public_key_pem(key)
         self._signers = {"RSA2": Signer(key, "RSA2"), "RSA": Signer(key, "RSA")}
         self.root_cert_pem = root_bundle
@@ -183,27 +186,41 @@ class Accounts:
 
     # -- set-up ---------------------------------------------------------------------------------
 
+    def _alipay(self) -> rsa.RSAPrivateKey:
+        if self._alipay_key is None:
+            pem = self.store.get_meta("alipay_private_key")
+            assert pem is not None
+            self._alipay_key = load_private_key(pem)
+        return self._alipay_key
+
+    def _root(self) -> rsa.RSAPrivateKey:
+        if self._root_key is None:
+            pem = self.store.get_meta("root_private_key")
+            assert pem is not None
+            self._root_key = load_private_key(pem)
+        return self._root_key
+
     def _ensure_initialised(self, keys: SandboxKeys | None) -> None:
         if self.store.get_meta("alipay_private_key") is None:
-            pem = keys.alipay_private_pem if keys else generate_key_pair().private_pem
-            self.store.set_meta("alipay_private_key", pem)
+            self._alipay_key = self._alipay_key or _new_key()
+            self.store.set_meta("alipay_private_key", _pkcs8(self._alipay_key))
+        elif keys is not None:
+            self._alipay_key = None  # an existing data dir keeps its own key
         if self.store.get_meta("root_private_key") is None:  # also for data dirs made before
-            root_pem = keys.root_private_pem if keys else generate_key_pair().private_pem
-            self.store.set_meta("root_private_key", root_pem)
-            self.store.set_meta("root_certs", make_root_bundle(root_pem))
-            alipay_pem = self.store.get_meta("alipay_private_key")
-            assert alipay_pem is not None
+            self._root_key = self._root_key or _new_key()
+            self.store.set_meta("root_private_key", _pkcs8(self._root_key))
+            self.store.set_meta("root_certs", make_root_bundle(self._root_key))
             alipay_cert = issue_certificate(
-                root_pem,
-                load_private_key(alipay_pem).public_key(),
+                self._root_key,
+                self._alipay().public_key(),
                 "支付宝(中国)网络技术有限公司 (Zhifu sandbox)",
                 "Zhifu Sandbox",
             )
             self.store.set_meta("alipay_cert", alipay_cert)
+        elif keys is not None:
+            self._root_key = None
         if self.store.get_meta("default_app_id") is None:
-            private = load_private_key(
-                keys.app_private_pem if keys else generate_key_pair().private_pem
-            )
+            private = keys.app if keys else _new_key()
             public_pem = public_key_pem(private)
             app = self.register_app(public_pem, merchant_name="Zhifu 沙箱商户")
             self.store.set_meta("default_app_id", app.app_id)
@@ -339,9 +356,7 @@ class Accounts:
             except KeyFormatError as exc:
                 raise AccountError("invalid_app_public_key", f"app_public_key: {exc}") from None
             return certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
-        root_pem = self.store.get_meta("root_private_key")
-        assert root_pem is not None
-        return issue_certificate(root_pem, key, app_id, merchant_name)
+        return issue_certificate(self._root(), key, app_id, merchant_name)
 
     def set_seller_balance(self, app_id: str, balance: Decimal) -> App:
         with self.store.transaction() as db:
@@ -396,3 +411,7 @@ def _pkcs8(key: rsa.RSAPrivateKey) -> str:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     ).decode("ascii")
+
+
+def _new_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)

@@ -16,8 +16,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from zhifu.alipay.keys import load_private_key
-
 __all__ = ["issue_certificate", "make_root_bundle"]
 
 _VALID = timedelta(days=3650)
@@ -54,10 +52,9 @@ def _builder(subject: x509.Name, issuer: x509.Name) -> x509.CertificateBuilder:
     )
 
 
-def make_root_bundle(root_private_pem: str) -> str:
-    """PEM text of the root bundle: the RSA root (signed by ``root_private_pem``) first, then an
-    ECDSA root that SN computation must skip."""
-    key = load_private_key(root_private_pem)
+def make_root_bundle(key: rsa.RSAPrivateKey) -> str:
+    """PEM text of the root bundle: the RSA root (signed by ``key``) first, then an ECDSA root
+    that SN computation must skip."""
     ca = x509.BasicConstraints(ca=True, path_length=1)
     rsa_root = (
         _builder(ROOT_NAME, ROOT_NAME)
@@ -76,14 +73,13 @@ def make_root_bundle(root_private_pem: str) -> str:
 
 
 def issue_certificate(
-    root_private_pem: str, public_key: rsa.RSAPublicKey, common_name: str, organization: str
+    root_key: rsa.RSAPrivateKey, public_key: rsa.RSAPublicKey, common_name: str, organization: str
 ) -> str:
-    """PEM of a public-key certificate for ``public_key``, issued by the RSA root."""
-    key = load_private_key(root_private_pem)
+    """PEM of a public-key certificate for ``public_key``, issued by the RSA root (``root_key``)."""
     cert = (
         _builder(_name(common_name, "Alipay", organization), ROOT_NAME)
         .public_key(public_key)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
+        .sign(root_key, hashes.SHA256())
     )
     return _pem(cert)

@@ -28,6 +28,7 @@ from .faults import Faults
 from .messages import codec, new_notify_id, notification_form
 from .store import Store
 from .trades import Trade
+from .web import ssl_context
 
 __all__ = [
     "DEFAULT_TRIGGERS",
@@ -62,7 +63,9 @@ class Notifier:
         self.accounts = accounts
         self.faults = faults
         self.on_tick: Callable[[], None] = lambda: None
-        self._http = httpx.Client(timeout=DELIVERY_TIMEOUT, follow_redirects=False)
+        self._http = httpx.Client(
+            timeout=DELIVERY_TIMEOUT, follow_redirects=False, verify=ssl_context()
+        )
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._in_flight: set[int] = set()

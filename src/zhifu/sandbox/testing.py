@@ -30,6 +30,7 @@ from zhifu.alipay import AlipayClient, load_private_key, load_public_key
 from .accounts import SandboxKeys
 from .app import DEFAULT_TIMESTAMP_SKEW
 from .server import RunningSandbox, start
+from .web import ssl_context
 
 __all__ = ["SandboxApp", "SandboxError", "SandboxKeys", "SandboxServer"]
 
@@ -112,7 +113,7 @@ class SandboxServer:
             keys=self.keys,
         )
         self._port = self._running.port  # a restart comes back on the same port
-        self._http = httpx.Client(base_url=self._running.url, timeout=120.0)
+        self._http = httpx.Client(base_url=self._running.url, timeout=120.0, verify=ssl_context())
         self._info = None
         return self
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import ssl
 from typing import Any
 
+import httpx
 import segno
 from jinja2 import Environment, PackageLoader, select_autoescape
 from werkzeug.wrappers import Response
@@ -13,7 +16,7 @@ from zhifu.money import parse_money
 
 from .clock import fmt
 
-__all__ = ["json_error", "json_response", "qr_data_uri", "render"]
+__all__ = ["json_error", "json_response", "qr_data_uri", "render", "ssl_context"]
 
 _env = Environment(
     loader=PackageLoader("zhifu.sandbox", "templates"),
@@ -42,3 +45,10 @@ def json_error(status: int, code: str, message: str) -> Response:
 def qr_data_uri(text: str) -> str:
     """An SVG QR code of ``text`` as a data: URI for an <img>."""
     return str(segno.make(text, error="m").svg_data_uri(scale=4, border=2))
+
+
+@functools.cache
+def ssl_context() -> ssl.SSLContext:
+    """One default TLS context for the process: building one (loading the CA bundle) costs
+    ~70 ms, and every sandbox, started or stopped by the dozen in a test run, needs one."""
+    return httpx.create_ssl_context()
