@@ -186,6 +186,8 @@ def main() -> int:
     # A local run: debug pages and a generated key, unless the environment says otherwise.
     env.setdefault("DJANGO_DEBUG", "1")
     if not env.get("DJANGO_SECRET_KEY"):
+        if not (var_dir / "secret_key").exists():
+            say("demo", f"generating this machine's secret key into {var_dir / 'secret_key'}")
         env["DJANGO_SECRET_KEY"] = local_secret_key(var_dir)
     env.update(
         {
