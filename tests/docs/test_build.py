@@ -4,6 +4,7 @@ or anchor, a page missing from the nav — fails), in both languages, with the A
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -82,3 +83,12 @@ def test_every_page_of_the_nav_is_built(site, language):
         page = built(site, language) / name / "index.html"
         assert page.is_file(), f"{language}: {name} missing"
         assert f'<html lang="{language}"' in page.read_text(encoding="utf-8")
+
+
+def test_the_chinese_search_index_is_cut_into_words(site):
+    # Without word segmentation (jieba) a Chinese sentence is one search token, and searching
+    # for 退款 finds nothing; Material joins the words jieba finds with U+200B.
+    index = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))
+    refunds = [d["text"] for d in index["docs"] if "退款" in d["text"]]
+    assert refunds, "no Chinese page in the search index"
+    assert any("\u200b退款\u200b" in text for text in refunds)
