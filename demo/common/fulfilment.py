@@ -10,6 +10,7 @@ from typing import Any
 
 from django.dispatch import receiver
 
+from zhifu.models import Order
 from zhifu.signals import order_cancelled, order_expired, order_paid, order_refunded
 
 
@@ -23,7 +24,7 @@ def on_order_paid(sender: Any, order: Any, **kwargs: Any) -> None:
     from rewards import fulfilment as rewards
     from shop import fulfilment as shop
 
-    if order.kind == "reward":
+    if order.kind == Order.Kind.REWARD:
         rewards.on_paid(order)
         return
     kinds = _skus(order)
@@ -37,7 +38,7 @@ def _on_closed(order: Any) -> None:
     from courses import fulfilment as courses
     from rewards import fulfilment as rewards
 
-    if order.kind == "reward":
+    if order.kind == Order.Kind.REWARD:
         rewards.on_closed(order)
     else:
         courses.on_closed(order)
@@ -59,7 +60,7 @@ def on_order_refunded(sender: Any, order: Any, refund: Any = None, **kwargs: Any
     from rewards import fulfilment as rewards
     from shop import fulfilment as shop
 
-    if order.kind == "reward":
+    if order.kind == Order.Kind.REWARD:
         rewards.on_refunded(order, refund)
         return
     kinds = _skus(order)

@@ -26,3 +26,64 @@
     });
   });
 })();
+
+// Page behaviours, here rather than inline so that they run under the Content-Security-Policy.
+(function () {
+  document.addEventListener("click", function (event) {
+    var el = event.target.closest ? event.target.closest("[data-open-dialog], [data-close-dialog], [data-fill]") : null;
+    if (!el) return;
+    if (el.hasAttribute("data-open-dialog")) {
+      document.getElementById(el.getAttribute("data-open-dialog")).showModal();
+    } else if (el.hasAttribute("data-close-dialog")) {
+      el.closest("dialog").close();
+    } else {
+      // a preset chip: fill the form's field (data-fill = field name, data-value = value)
+      el.form.elements[el.getAttribute("data-fill")].value = el.getAttribute("data-value");
+    }
+  });
+  document.addEventListener("change", function (event) {
+    if (event.target.hasAttribute && event.target.hasAttribute("data-autosubmit")) {
+      event.target.form.submit();
+    }
+  });
+
+  // Reward dialog: show on the button what will be paid (the custom amount, else the preset).
+  var reward = document.querySelector("#reward-dialog form");
+  if (reward) {
+    var label = reward.querySelector("[data-testid=reward-amount]");
+    var update = function () {
+      var custom = reward.custom_amount.value.trim();
+      var preset = reward.querySelector("input[name=amount]:checked");
+      var value = custom || (preset ? preset.value : "");
+      var plain = /^[0-9]+(\.[0-9]{1,2})?$/.test(value);  // what the server accepts
+      label.textContent = plain && Number(value) > 0 ? "¥" + Number(value).toFixed(2) : "";
+      reward.querySelector(".presets").classList.toggle("overridden", custom !== "");
+    };
+    reward.addEventListener("input", update);
+    reward.addEventListener("change", update);
+    update();
+  }
+
+  // Pay page on a phone: Alipay's mobile (wap) cashier rather than the computer one.
+  var page = document.querySelector("[data-testid=channel-alipay_page]");
+  var wap = document.querySelector("[data-testid=channel-alipay_wap]");
+  if (page && wap && page.checked && !document.querySelector("[data-testid=open-attempt]") &&
+      window.matchMedia("(max-width: 700px)").matches) {
+    wap.checked = true;
+  }
+
+  // QR page: poll the order's status; move on once Alipay has confirmed.
+  var qr = document.querySelector("[data-status-url]");
+  if (qr) {
+    var poll = function () {
+      fetch(qr.getAttribute("data-status-url"), {credentials: "same-origin"})
+        .then(function (r) { return r.json(); })
+        .then(function (d) {
+          if (d.status !== "pending") { window.location = qr.getAttribute("data-done-url"); }
+          else { setTimeout(poll, 2000); }
+        })
+        .catch(function () { setTimeout(poll, 4000); });
+    };
+    setTimeout(poll, 2000);
+  }
+})();
