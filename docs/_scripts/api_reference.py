@@ -10,6 +10,7 @@ them without building the site: ``python docs/_scripts/api_reference.py``.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -368,6 +369,7 @@ def write_pages() -> list[Path]:
 
 def on_config(config: Any) -> Any:
     """MkDocs hook: runs before the docs files are collected."""
+    logging.getLogger("jieba").setLevel(logging.WARNING)  # the Chinese search's segmenter chats
     write_pages()
     return config
 
