@@ -17,9 +17,9 @@ QUERY = "alipay.trade.query"
 
 
 @pytest.fixture(scope="module")
-def sb(tmp_path_factory):
+def sb():
     # one sandbox for the whole module: these tests neither move the clock nor inject faults
-    with SandboxServer(tmp_path_factory.mktemp("gw"), time_scale=1.0, keys=test_keys()) as server:
+    with SandboxServer(time_scale=1.0, keys=test_keys()) as server:
         yield server
 
 

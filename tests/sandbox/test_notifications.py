@@ -105,11 +105,11 @@ def test_unreachable_notify_url_is_recorded_and_retried(sb, receiver):
     assert len(sb.notifications(out_trade_no="n4")) == 2
 
 
-def test_time_scale_drives_retries_in_real_time(tmp_path, receiver):
+def test_time_scale_drives_retries_in_real_time(receiver):
     from zhifu.sandbox.testing import SandboxServer
 
     receiver.replies = ["fail"]
-    with SandboxServer(tmp_path / "fast", time_scale=2000.0, keys=test_keys()) as fast:
+    with SandboxServer(time_scale=2000.0, keys=test_keys()) as fast:
         client = fast.client(notify_url=receiver.url)
         open_page_pay(client.page_pay(out_trade_no="n5", total_amount="1.00", subject="s").url)
         fast.pay("n5")

@@ -57,15 +57,15 @@ def test_the_sandbox_clock_does_not_move_the_window(sb):
     assert info.value.sub_code == "ACQ.TRADE_NOT_EXIST"
 
 
-def test_fast_clock_does_not_move_the_window(tmp_path):
-    with SandboxServer(tmp_path / "fast", time_scale=100000.0, keys=test_keys()) as fast:
+def test_fast_clock_does_not_move_the_window():
+    with SandboxServer(time_scale=100000.0, keys=test_keys()) as fast:
         fast.advance_clock(1)  # a day passes every real second here
         node = query_with_timestamp(fast, stamp(0))
         assert node["sub_code"] == "ACQ.TRADE_NOT_EXIST"
 
 
-def test_zero_turns_the_window_off_but_not_the_format_check(tmp_path):
-    with SandboxServer(tmp_path / "lax", timestamp_skew=0, keys=test_keys()) as lax:
+def test_zero_turns_the_window_off_but_not_the_format_check():
+    with SandboxServer(timestamp_skew=0, keys=test_keys()) as lax:
         assert lax.info["timestamp_skew"] == 0.0
         assert query_with_timestamp(lax, stamp(-8 * 3600))["sub_code"] == "ACQ.TRADE_NOT_EXIST"
         assert query_with_timestamp(lax, "2000-01-01 00:00:00")["sub_code"] == "ACQ.TRADE_NOT_EXIST"

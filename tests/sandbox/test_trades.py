@@ -235,12 +235,12 @@ def test_time_expire_wins_and_default_is_fifteen_days(sb, client):
     assert client.query(out_trade_no="t4").trade_status == "TRADE_CLOSED"
 
 
-def test_time_scale_compresses_timeouts(tmp_path):
+def test_time_scale_compresses_timeouts():
     import time
 
     from zhifu.sandbox.testing import SandboxServer
 
-    with SandboxServer(tmp_path / "fast", time_scale=600.0, keys=test_keys()) as fast:
+    with SandboxServer(time_scale=600.0, keys=test_keys()) as fast:
         client = fast.client()
         open_page_pay(
             client.page_pay(
