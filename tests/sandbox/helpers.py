@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from zhifu.alipay import Signer, Verifier, beijing_now
+from zhifu.alipay import KeyPair, Signer, Verifier, beijing_now, generate_key_pair
 from zhifu.sandbox.testing import SandboxKeys, SandboxServer
 
 
@@ -21,6 +21,13 @@ def test_keys() -> SandboxKeys:
 
 
 test_keys.__test__ = False  # type: ignore[attr-defined]  # not a test, despite its name
+
+
+@functools.cache
+def other_key_pair() -> KeyPair:
+    """A key pair that belongs to no sandbox: for apps the tests register, and for signatures
+    that must not verify."""
+    return generate_key_pair()
 
 
 def params_for(

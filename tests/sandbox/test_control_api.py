@@ -15,7 +15,6 @@ from zhifu.alipay import (
     AlipayClient,
     beijing_now,
     cert_sn,
-    generate_key_pair,
     load_public_key,
     public_key_pem,
     root_cert_sn,
@@ -24,6 +23,7 @@ from zhifu.alipay.certs import load_certificates
 from zhifu.sandbox.clock import parse_beijing
 
 from .conftest import open_page_pay
+from .helpers import other_key_pair
 
 
 def test_info(sb):
@@ -36,7 +36,7 @@ def test_info(sb):
 
 
 def test_register_an_app_and_use_it(sb, receiver):
-    pair = generate_key_pair()
+    pair = other_key_pair()
     created = httpx.post(
         sb.url + "/sandbox/api/apps", json={"app_public_key": pair.public_one_line}
     )
@@ -55,7 +55,7 @@ def test_register_an_app_and_use_it(sb, receiver):
     form = sb.wait_for_notifications("own1", app_id=app["app_id"])[0]["form"]
     assert form["seller_id"] == app["seller_id"]
     # a chosen app id; the default app cannot see the other app's trades
-    chosen = sb.register_app(generate_key_pair().public_pem, app_id="2021000000000001")
+    chosen = sb.register_app(other_key_pair().public_pem, app_id="2021000000000001")
     assert chosen["app_id"] == "2021000000000001"
     with pytest.raises(Exception):
         sb.client().query(out_trade_no="own1")
@@ -182,7 +182,7 @@ def test_apps_get_certificates_issued_by_the_sandbox_root(sb):
     saved = json.loads(Path(files["sandbox_json"]).read_text())
     assert saved["alipay_root_cert_sn"] == info["certificates"]["alipay_root_cert_sn"]
     # a newly registered key gets a certificate holding that key, signed by the RSA root
-    pair = generate_key_pair()
+    pair = other_key_pair()
     app = sb.register_app(pair.public_pem)
     issued = load_certificates(app["app_cert"])[0]
     assert public_key_pem(issued.public_key()) == pair.public_pem

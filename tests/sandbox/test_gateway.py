@@ -11,7 +11,7 @@ import pytest
 from zhifu.alipay import AlipayBusinessError
 from zhifu.sandbox.testing import SandboxServer
 
-from .helpers import call, params_for, test_keys, verify
+from .helpers import call, other_key_pair, params_for, test_keys, verify
 
 QUERY = "alipay.trade.query"
 
@@ -127,10 +127,10 @@ def test_unknown_extra_parameter_is_part_of_the_signature(sb):
 
 
 def test_signature_made_with_another_key_is_refused(sb):
-    from zhifu.alipay import Signer, generate_key_pair
+    from zhifu.alipay import Signer
 
     params = params_for(sb, QUERY, {"out_trade_no": "x"})
-    params["sign"] = Signer(generate_key_pair().private_pem).sign_params(params)
+    params["sign"] = Signer(other_key_pair().private_pem).sign_params(params)
     _, _, node, _ = call(sb, params)
     assert node["sub_code"] == "isv.invalid-signature"
 
