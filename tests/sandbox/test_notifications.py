@@ -168,4 +168,5 @@ def test_notifications_carry_buyer_logon_id_seller_email_and_a_numeric_notify_id
     # digits beginning with the (Beijing) date, not hex
     assert re.fullmatch(r"\d{34}", form["notify_id"])
     assert form["notify_id"][:8] == beijing_now().strftime("%Y%m%d")
+    assert form["notify_id"][8:13] == "00222"  # then the time, as in captured ones
     Verifier(sb.default_app.alipay_public_key_pem).verify_notification(form)

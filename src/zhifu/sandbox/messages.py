@@ -134,7 +134,12 @@ def notification_form(
 
 
 def new_notify_id(now: float) -> str:
-    """34 digits beginning with the Beijing date (``yyyyMMdd00222...``), the shape of Alipay's
-    notify ids (not hex)."""
-    stamp = datetime.fromtimestamp(now, BEIJING).strftime("%Y%m%d")
-    return stamp + "00222" + "".join(secrets.choice("0123456789") for _ in range(21))
+    """34 digits: the Beijing date, ``00222``, the time ``HHmmss``, 15 more digits — the shape
+    of Alipay's notify ids (e.g. ``2020083100222161625033771438477577``), not hex."""
+    stamp = datetime.fromtimestamp(now, BEIJING)
+    return (
+        stamp.strftime("%Y%m%d")
+        + "00222"
+        + stamp.strftime("%H%M%S")
+        + "".join(secrets.choice("0123456789") for _ in range(15))
+    )
