@@ -228,9 +228,25 @@ def test_settings_examples(page_blocks, project, monkeypatch):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("page_blocks", runnable("django"))
 def test_django_examples(page_blocks, sandbox_zhifu):
+    from zhifu import signals
+
+    # Receivers the examples connect must not outlive this test (the next page would pay twice).
+    saved = {name: list(sig.receivers) for name, sig in vars(signals).items() if _is_signal(sig)}
     namespace: dict[str, object] = {"__name__": "__docs__"}
-    for b in page_blocks:
-        try:
-            exec(compile(textwrap.dedent(b.code), b.where, "exec"), namespace)
-        except Exception as exc:
-            raise AssertionError(f"the example at {b.where} failed: {exc!r}") from exc
+    try:
+        for b in page_blocks:
+            try:
+                exec(compile(textwrap.dedent(b.code), b.where, "exec"), namespace)
+            except Exception as exc:
+                raise AssertionError(f"the example at {b.where} failed: {exc!r}") from exc
+    finally:
+        for name, receivers in saved.items():
+            sig = getattr(signals, name)
+            sig.receivers = receivers
+            sig.sender_receivers_cache.clear()
+
+
+def _is_signal(value: object) -> bool:
+    from django.dispatch import Signal
+
+    return isinstance(value, Signal)
