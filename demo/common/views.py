@@ -25,10 +25,10 @@ from common import channels
 from common.errors import DemoError, error_message
 from common.inputs import is_whole, limit, parse_yuan, safe_next
 from common.once import submit_once
-from common.templatetags.demo import yuan
 from common.types import AuthenticatedHttpRequest
 from zhifu.exceptions import GatewayUnavailable, OrderError, ZhifuError
 from zhifu.models import Order, OrderLine, PaymentAttempt
+from zhifu.money import format_yuan
 from zhifu.services import orders as order_service
 from zhifu.services import payments
 from zhifu.services import wallet as wallet_service
@@ -398,7 +398,7 @@ def top_up(request: AuthenticatedHttpRequest) -> HttpResponse:
         amount = parse_yuan(
             request.POST.get("amount", ""),
             maximum=maximum,
-            too_large=_("A top-up can be at most %(max)s.") % {"max": yuan(maximum)},
+            too_large=_("A top-up can be at most %(max)s.") % {"max": format_yuan(maximum)},
         )
         order, _created = submit_once(
             request,

@@ -50,7 +50,7 @@ ZH = {
     "The coupon": "优惠券",
     "readers who rewarded": "打赏人数",
     "not yet taken back from the author": "尚未从作者扣回",
-    "A reward can be at most ¥%(max)s.": "单次打赏最多 ¥%(max)s。",
+    "A reward can be at most %(max)s.": "单次打赏最多 %(max)s。",
     "The request could not be understood.": "无法理解该请求。",
     "Back to the home page": "返回首页",
     "Not allowed": "无权操作",

@@ -14,6 +14,7 @@ from django.db.models import Sum
 from django.utils.translation import gettext as _
 
 from zhifu.models import Order
+from zhifu.money import format_yuan
 from zhifu.services.orders import LineSpec, create_order
 
 from .models import Article, Reward
@@ -27,7 +28,7 @@ def parse_reward_amount(value: object) -> Decimal:
     return parse_yuan(
         value,
         maximum=maximum,
-        too_large=_("A reward can be at most ¥%(max)s.") % {"max": f"{maximum:,}"},
+        too_large=_("A reward can be at most %(max)s.") % {"max": format_yuan(maximum)},
     )
 
 
