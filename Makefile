@@ -68,8 +68,10 @@ test: lint typecheck pytest matrix-corners
 demo: $(DEMO_STAMP)
 	$(BIN)/python demo/run_demo.py
 
+# B1-B4 against references measured in the same run (bench/run.py; a PostgreSQL server at
+# DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test). More: BENCH_ARGS="--large 1000000".
 bench: $(DEV_STAMP)
-	$(BIN)/python bench/signing.py
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 # The documentation site (mkdocs.yml), strictly: a broken link or anchor fails. `make test` builds
 # it too (tests/docs/test_build.py). Output: var/docs-site/.

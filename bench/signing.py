@@ -5,7 +5,9 @@ Run:  .venv/bin/python bench/signing.py [--seconds 3]
 Everything runs in this process, single-threaded, with RSA-2048 keys; ``openssl speed`` also
 uses one core (no ``-multi``). zhifu's rates include building the string to sign (sorting and
 joining realistic parameters), hashing, base64 and the Python call overhead; OpenSSL's rates are
-its raw private/public-key operations, i.e. the ceiling. Writes bench/results/signing.json.
+its raw private/public-key operations, i.e. the ceiling. All rates are per CPU-second (OpenSSL's
+default user time; ``time.process_time()`` here), so that other work on the machine does not
+skew the ratios. Writes bench/results/signing.json.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import json
 import platform
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -37,18 +40,20 @@ TARGET_VERIFY = 0.5
 
 
 def rate(fn: Callable[[], object], seconds: float) -> float:
-    """Calls per second of ``fn`` over about ``seconds`` (after a short warm-up)."""
+    """Calls per CPU-second of ``fn`` over about ``seconds`` of this process's CPU time (after a
+    short warm-up). CPU time, as ``openssl speed`` counts by default (user time): on a shared
+    machine, wall-clock rates would measure the other processes as much as this code."""
     for _ in range(20):
         fn()
     count = 0
     batch = 10
-    start = time.perf_counter()
+    start = time.process_time()
     deadline = start + seconds
     while True:
         for _ in range(batch):
             fn()
         count += batch
-        now = time.perf_counter()
+        now = time.process_time()
         if now >= deadline:
             return count / (now - start)
 
@@ -168,10 +173,13 @@ def main() -> int:
 
     ssl: dict[str, Any] = {}
     rows: dict[str, dict[str, float]] = {}
+    # Every round's rate, to report the median of the interleaved rounds beside the best.
+    samples: dict[str, dict[str, list[float]]] = {}
 
     def keep(name: str, kind: str, value: float) -> None:
         row = rows.setdefault(name, {})
         row[kind] = max(row.get(kind, 0.0), value)
+        samples.setdefault(name, {}).setdefault(kind, []).append(value)
 
     for _ in range(rounds):
         measured = openssl_speed(max(1, round(seconds)))
@@ -183,6 +191,8 @@ def main() -> int:
                 "sign_per_s": max(ssl.get("sign_per_s", 0.0), measured["sign_per_s"]),
                 "verify_per_s": max(ssl.get("verify_per_s", 0.0), measured["verify_per_s"]),
             }
+            samples.setdefault("openssl", {}).setdefault("sign", []).append(measured["sign_per_s"])
+            samples["openssl"].setdefault("verify", []).append(measured["verify_per_s"])
         keep(
             "zhifu sign (page-pay request string)",
             "sign",
@@ -208,6 +218,10 @@ def main() -> int:
 
     zhifu_sign = rows["zhifu sign (page-pay request string)"]["sign"]
     zhifu_verify = rows["zhifu verify_notification()"]["verify"]
+    medians = {
+        name: {kind: statistics.median(values) for kind, values in kinds.items()}
+        for name, kinds in samples.items()
+    }
     result: dict[str, Any] = {
         "python": platform.python_version(),
         "machine": platform.machine(),
@@ -218,21 +232,30 @@ def main() -> int:
         "openssl": ssl,
         "python_alipay_sdk": fz,
         "rates": rows,
+        "median_rates": medians,
+        "round_rates": samples,
     }
 
     print()
-    print(f"{'operation':<50} {'sign/s':>10} {'verify/s':>10}")
+    print(f"{'operation (best / median of rounds)':<50} {'sign/s':>17} {'verify/s':>17}")
+
+    def cell(name: str, kind: str, best: float | None) -> str:
+        if best is None:
+            return ""
+        return f"{best:.0f} / {medians[name][kind]:.0f}"
+
     if ssl["available"]:
         print(
             f"{'openssl speed rsa2048 (' + ssl['version'].split()[1] + ')':<50} "
-            f"{ssl['sign_per_s']:>10.0f} {ssl['verify_per_s']:>10.0f}"
+            f"{cell('openssl', 'sign', ssl['sign_per_s']):>17} "
+            f"{cell('openssl', 'verify', ssl['verify_per_s']):>17}"
         )
     else:
         print(f"openssl: {ssl['reason']}")
     for name, values in rows.items():
-        sign = f"{values['sign']:.0f}" if "sign" in values else ""
-        verify = f"{values['verify']:.0f}" if "verify" in values else ""
-        print(f"{name:<50} {sign:>10} {verify:>10}")
+        sign = cell(name, "sign", values.get("sign"))
+        verify = cell(name, "verify", values.get("verify"))
+        print(f"{name:<50} {sign:>17} {verify:>17}")
     if not fz["available"]:
         print(f"python-alipay-sdk: {fz['reason']}")
     print()
@@ -252,6 +275,27 @@ def main() -> int:
         print(
             f"zhifu verify / openssl verify = {ratios['zhifu_verify_vs_openssl']:.2f}  "
             f"(target >= {TARGET_VERIFY}: {'met' if ratios['verify_target_met'] else 'MISSED'})"
+        )
+        # The same ratios from the medians: each round measures OpenSSL and zhifu back to back.
+        ratios["median_zhifu_sign_vs_openssl"] = statistics.median(
+            z / o
+            for z, o in zip(
+                samples["zhifu sign (page-pay request string)"]["sign"],
+                samples["openssl"]["sign"],
+                strict=True,
+            )
+        )
+        ratios["median_zhifu_verify_vs_openssl"] = statistics.median(
+            z / o
+            for z, o in zip(
+                samples["zhifu verify_notification()"]["verify"],
+                samples["openssl"]["verify"],
+                strict=True,
+            )
+        )
+        print(
+            f"median of the rounds' ratios: sign {ratios['median_zhifu_sign_vs_openssl']:.2f}, "
+            f"verify {ratios['median_zhifu_verify_vs_openssl']:.2f}"
         )
     if fz["available"]:
         fz_sign = rows["python-alipay-sdk sign_data() (same request)"]["sign"]
