@@ -184,3 +184,22 @@ def test_identical_submits_at_the_same_moment_make_one_order(
         assert wallet.balance(alice) == Decimal("195.00")
         assert wallet.balance(seeded["bob"]) == Decimal("55.00")
         assert LedgerEntry.objects.filter(kind="reward_income").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_identical_pay_submits_at_the_same_moment_pay_once(seeded: dict[str, Any]) -> None:
+    """Pay later (the pay page of an unpaid order) with the wallet, sent from four threads."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (DATABASE_URL=postgres://...): SQLite serialises writers")
+    from zhifu.services.orders import create_order_from_skus
+
+    alice = seeded["alice"]
+    order = create_order_from_skus(alice, [{"sku": Goods.objects.get(code="mug").sku}])
+    statuses = _race(
+        alice, f"/orders/{order.out_trade_no}/pay/", {"channel": "balance", "once": once()}
+    )
+    assert statuses == [302] * 4
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
+    assert wallet.balance(alice) == Decimal("161.00")  # 200 − 39, once
+    assert LedgerEntry.objects.filter(kind="payment").count() == 1
