@@ -8,13 +8,19 @@ outside the database (mail, cache, HTTP) belong in ``transaction.on_commit``.
   ``order.status`` and ``order.refunded_amount``).
 - ``order_cancelled(order)``: the buyer cancelled a pending order.
 - ``order_expired(order)``: a pending order passed its expiry unpaid.
+- ``order_settling(order)``: wallet money is about to move for the order in this transaction (a
+  payment from the wallet, or a refund back to it), before any wallet row is locked. A receiver
+  whose fulfilment will touch other wallets (a reward credits the author) calls
+  ``zhifu.wallet.lock_wallets([...])`` here, so that wallets are always locked in ascending id and
+  two such payments crossing each other wait instead of deadlocking.
 """
 
 from django.dispatch import Signal
 
-__all__ = ["order_cancelled", "order_expired", "order_paid", "order_refunded"]
+__all__ = ["order_cancelled", "order_expired", "order_paid", "order_refunded", "order_settling"]
 
 order_paid = Signal()
 order_refunded = Signal()
 order_cancelled = Signal()
 order_expired = Signal()
+order_settling = Signal()

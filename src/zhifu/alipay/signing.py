@@ -66,10 +66,10 @@ def _encode(content: str | bytes, charset: str) -> bytes:
         return content.encode()  # the common case, without a codec lookup
     try:
         return content.encode(_codec(charset))
-    except LookupError:
-        raise SignatureError(f"unknown charset {charset!r}") from None
     except UnicodeEncodeError:
         raise SignatureError(f"the content cannot be encoded as {charset}") from None
+    except (LookupError, ValueError):  # ValueError: a codec name holding NUL
+        raise SignatureError(f"unknown charset {charset!r}") from None
 
 
 class _MultiValue(Protocol):

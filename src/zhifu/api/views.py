@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import QuerySet, prefetch_related_objects
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -30,6 +31,8 @@ from .errors import exception_handler
 from .idempotency import create_once
 from .pagination import Pages
 from .schema import IDEMPOTENCY_KEY, errors
+
+CENT = Decimal("0.01")
 
 __all__ = [
     "LedgerView",
@@ -78,7 +81,10 @@ def _payment_body(start: payment_service.PaymentStart) -> dict[str, Any]:
 
 
 def _order_body(order: Order, request: Request) -> dict[str, Any]:
-    order = Order.objects.prefetch_related("lines", "adjustments", "attempts").get(pk=order.pk)
+    # Only what the instance does not hold yet is read (a new order carries its lines).
+    cached = getattr(order, "_prefetched_objects_cache", {})
+    missing = [name for name in ("lines", "adjustments", "attempts") if name not in cached]
+    prefetch_related_objects([order], *missing)
     return dict(s.OrderDetailSerializer(order, context={"request": request}).data)
 
 
@@ -112,9 +118,11 @@ class OrderListCreateView(ZhifuAPI, generics.ListCreateAPIView[Order]):
         channel = data.validated_data.get("channel")
 
         def respond(order: Order) -> Response:
-            body = _order_body(order, request)
+            start = None
             if channel:
                 start = payment_service.start_payment(order, channel, user=request.user)
+            body = _order_body(order, request)
+            if start is not None:
                 body["payment"] = _payment_body(start)
                 body["status"] = start.attempt.order.status
             return Response(body, status=status.HTTP_201_CREATED)
@@ -201,7 +209,7 @@ class TopUpView(ZhifuAPI, APIView):
         return create_once(
             request,
             scope="zhifu.api:top-up",
-            data=data.validated_data,
+            data={"amount": Decimal(amount).quantize(CENT)},  # "10", "10.00": one request
             create=lambda: wallet_service.create_top_up(request.user, amount),
             respond=lambda order: Response(
                 _order_body(order, request), status=status.HTTP_201_CREATED

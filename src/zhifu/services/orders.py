@@ -175,7 +175,7 @@ def create_order(
             expires_at=timezone.now() + expiry,
             metadata=dict(metadata or {}),
         )
-        OrderLine.objects.bulk_create(
+        created_lines = OrderLine.objects.bulk_create(
             [
                 OrderLine(
                     order=order,
@@ -195,8 +195,9 @@ def create_order(
                 for spec in lines
             ]
         )
+        created_adjustments = []
         if adjustments:
-            OrderAdjustment.objects.bulk_create(
+            created_adjustments = OrderAdjustment.objects.bulk_create(
                 [
                     OrderAdjustment(
                         order=order,
@@ -208,6 +209,9 @@ def create_order(
                     for adj in adjustments
                 ]
             )
+    # What was just written is what a caller shows next: no need to read it back.
+    _remember(order, "lines", created_lines)
+    _remember(order, "adjustments", created_adjustments)
     log.info(
         "order created out_trade_no=%s kind=%s total=%s user=%s",
         order.out_trade_no,
@@ -217,6 +221,15 @@ def create_order(
         extra=ctx("order_created", order=order),
     )
     return order
+
+
+def _remember(order: Order, name: str, rows: list[Any]) -> None:
+    """Hold ``rows`` as ``order.<name>.all()``, as ``prefetch_related`` would."""
+    queryset = getattr(order, name).all()
+    queryset._result_cache = list(rows)
+    queryset._prefetch_done = True
+    cache = order.__dict__.setdefault("_prefetched_objects_cache", {})
+    cache[name] = queryset
 
 
 def create_order_from_skus(

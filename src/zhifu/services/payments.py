@@ -24,7 +24,7 @@ from ..logs import ctx
 from ..models import LedgerEntry, Order, PaymentAttempt
 from ..providers import registry
 from ..providers.base import PaymentEvent, PaymentState, Provider, Rejected
-from ..signals import order_paid
+from ..signals import order_paid, order_settling
 from .matching import check_event
 from .surplus import settle_surplus
 from .transitions import lock, save_flags, transition
@@ -145,11 +145,8 @@ def start_payment(
     with transaction.atomic():
         order = lock(order)
         _check_payable(order, now)
-        pending = list(
-            order.attempts.select_for_update()
-            .filter(status=PaymentAttempt.Status.PENDING)
-            .order_by("-id")
-        )
+        attempts = list(order.attempts.select_for_update().order_by("-id"))
+        pending = [a for a in attempts if a.status == PaymentAttempt.Status.PENDING]
         reuse = next(
             (a for a in pending if a.channel == channel and a.amount == order.total_amount), None
         )
@@ -158,7 +155,7 @@ def start_payment(
             order=order,
             provider=provider.name,
             channel=channel,
-            out_trade_no=_next_attempt_no(order),
+            out_trade_no=f"{order.out_trade_no}_{len(attempts) + 1}",
             amount=order.total_amount,
             next_check_at=first_check(now),
         )
@@ -205,6 +202,7 @@ def _settle_locally(order: Order, provider: Provider, channel: str) -> PaymentSt
             amount=order.total_amount,
         )
         attempt.order = order
+        order_settling.send(sender=Order, order=order)  # lock other wallets first, in id order
         settled = provider.start(order, attempt, return_url=None).settled
         if settled is None or settled.state != PaymentState.PAID:
             raise PaymentError("payment_error", _("the payment could not be settled"))

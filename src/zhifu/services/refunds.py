@@ -28,7 +28,7 @@ from ..models import LedgerEntry, Order, PaymentAttempt, Refund
 from ..money import AmountError, parse_amount
 from ..providers import registry
 from ..providers.base import RefundEvent, RefundResult, RefundState
-from ..signals import order_refunded
+from ..signals import order_refunded, order_settling
 from .transitions import lock, save_flags, transition
 
 __all__ = [
@@ -170,6 +170,7 @@ def execute_refund(refund: Refund) -> Refund:
             row = lock(refund)
             if row.status in (Refund.Status.PENDING, Refund.Status.UNKNOWN):
                 row.order, row.attempt = order, refund.attempt
+                order_settling.send(sender=Order, order=order)  # other wallets first, by id
                 _record_result(order, row, provider.refund(row))
     else:
         _record(refund, provider.refund(refund))
