@@ -11,11 +11,25 @@ from typing import Any
 from django.dispatch import receiver
 
 from zhifu.models import Order
-from zhifu.signals import order_cancelled, order_expired, order_paid, order_refunded
+from zhifu.signals import (
+    order_cancelled,
+    order_expired,
+    order_paid,
+    order_refunded,
+    order_settling,
+)
 
 
 def _skus(order: Any) -> set[str]:
     return {line.sku.split(":")[0] for line in order.lines.all()}
+
+
+@receiver(order_settling, dispatch_uid="demo-order-settling")
+def on_order_settling(sender: Any, order: Any, **kwargs: Any) -> None:
+    from rewards import fulfilment as rewards
+
+    if order.kind == Order.Kind.REWARD:
+        rewards.on_settling(order)
 
 
 @receiver(order_paid, dispatch_uid="demo-order-paid")

@@ -24,7 +24,11 @@ from .models import Course, CreditAccount, CreditEntry, Enrollment, EnrollmentGr
 
 
 def course_lines(order: Any) -> list[Any]:
-    return [line for line in order.lines.all() if line.sku.startswith("course:")]
+    """The order's course lines by course id: enrollments and ``students`` counters are locked in
+    the same order by every payment and refund, so two of them sharing courses wait for each
+    other instead of deadlocking."""
+    lines = [line for line in order.lines.all() if line.sku.startswith("course:")]
+    return sorted(lines, key=_course_id)
 
 
 def _adjustment(order: Any, kind: str) -> Any:
@@ -53,6 +57,27 @@ def _course_id(line: Any) -> int:
     return int((line.metadata or {}).get("course_id") or line.sku.split(":")[1])
 
 
+def _locked_enrollment(order: Any, course_id: int, now: Any) -> Enrollment:
+    """The buyer's enrollment in the course, locked; created first if missing. A row that does
+    not exist cannot be locked, so two payments of one buyer for one course would both create it
+    (one failing on the unique constraint): ``INSERT … ON CONFLICT DO NOTHING`` makes the second
+    wait for the first and then lock the row it committed. A new enrollment starts revoked (no
+    purchase yet); ``recompute`` opens it from the grant added next."""
+    Enrollment.objects.bulk_create(
+        [
+            Enrollment(
+                user=order.user,
+                course_id=course_id,
+                order_no=order.out_trade_no,
+                enrolled_at=now,
+                revoked=True,
+            )
+        ],
+        ignore_conflicts=True,
+    )
+    return Enrollment.objects.select_for_update().get(user=order.user, course_id=course_id)
+
+
 def on_paid(order: Any) -> None:
     now = order.paid_at or timezone.now()
     course_ids = []
@@ -60,16 +85,8 @@ def on_paid(order: Any) -> None:
         days = (line.metadata or {}).get("days")
         course_id = _course_id(line)
         course_ids.append(course_id)
-        enrollment = (
-            Enrollment.objects.select_for_update()
-            .filter(user=order.user, course_id=course_id)
-            .first()
-        )
-        was_student = enrollment is not None and not enrollment.revoked
-        if enrollment is None:
-            enrollment = Enrollment.objects.create(
-                user=order.user, course_id=course_id, order_no=order.out_trade_no, enrolled_at=now
-            )
+        enrollment = _locked_enrollment(order, course_id, now)
+        was_student = not enrollment.revoked
         EnrollmentGrant.objects.create(
             enrollment=enrollment,
             order_no=order.out_trade_no,

@@ -47,6 +47,16 @@ def _count_readers(article_id: int) -> None:
     Article.objects.filter(pk=article_id).update(reward_count=readers)
 
 
+def on_settling(order: Any) -> None:
+    """Wallet money is about to move for this reward (paid from the reader's wallet, or refunded
+    to it): lock the reader's and the author's wallets now, in ascending id, before the payment
+    locks the reader's. Two readers rewarding each other at the same instant then wait for each
+    other instead of deadlocking (each would hold its own wallet and wait for the other's)."""
+    reward = Reward.objects.select_related("article__author").filter(order=order).first()
+    if reward is not None:
+        wallet.lock_wallets([order.user, reward.article.author])
+
+
 def on_paid(order: Any) -> None:
     reward = _reward(order)
     if reward is None or reward.status == Reward.Status.PAID:

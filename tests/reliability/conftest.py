@@ -1,0 +1,91 @@
+"""The reliability suite's stack: one fresh PostgreSQL database, the demo site under gunicorn
+(3 sync workers) and a real sandbox for the session, plus a pool of client processes.
+
+PostgreSQL only: SQLite serialises every writer, so none of these faults can happen there."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import tempfile
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.reliability.buyer import Buyers
+from tests.reliability.stack import Site, create_database, drop_database
+
+FIGURES: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if FIGURES:
+        terminalreporter.section("reliability figures")
+        for line in FIGURES:
+            terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> str:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        pytest.skip(
+            "the reliability suite needs PostgreSQL (DATABASE_URL=postgres://...): on SQLite "
+            "writers are serialised, so deadlocks and races between workers cannot happen"
+        )
+    return url
+
+
+@pytest.fixture(scope="session")
+def gateway() -> Iterator[Any]:
+    from zhifu.sandbox.testing import SandboxServer
+
+    server = SandboxServer(time_scale=1.0)  # retries in minutes: the tests deliver themselves
+    server.start()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def site(pg_server: str, gateway: Any) -> Iterator[Site]:
+    name = f"zhifu_reliability_{os.getpid()}"
+    url = create_database(pg_server, name)
+    root = Path(tempfile.mkdtemp(prefix="zhifu-reliability-"))
+    site = Site(root, url, gateway.data_dir)
+    try:
+        site.migrate()
+        site.start()
+        yield site
+    finally:
+        site.stop()
+        drop_database(pg_server, name)
+
+
+@pytest.fixture(scope="session")
+def pool() -> Iterator[ProcessPoolExecutor]:
+    """Client processes: deliveries come from several processes at once, as from Alipay's
+    servers."""
+    with ProcessPoolExecutor(8, mp_context=multiprocessing.get_context("spawn")) as executor:
+        yield executor
+
+
+@pytest.fixture
+def buyers(
+    site: Site, gateway: Any, pool: ProcessPoolExecutor, capsys: pytest.CaptureFixture[str]
+) -> Iterator[Buyers]:
+    """The test's own users and catalog rows; notifications are recorded by the sandbox but
+    not sent (the test delivers them), and nothing pending is left behind."""
+    gateway.faults(reset=True)
+    gateway.faults(drop_notifications=100000)
+
+    def say(line: str) -> None:
+        FIGURES.append(line)
+        with capsys.disabled():  # shown with or without -s
+            print(f"\n  {line}")
+
+    yield Buyers(site, gateway, pool, say)
+    gateway.abandon_notifications()
+    gateway.faults(reset=True)

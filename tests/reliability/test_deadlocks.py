@@ -1,0 +1,138 @@
+"""Payments that touch the same rows in opposite orders, applied at the same instant by different
+worker processes, must wait for each other, never deadlock (PostgreSQL aborts one of two
+deadlocked transactions after ``deadlock_timeout``: that payment would answer 503 and wait for
+Alipay's next retry, minutes later).
+
+The shapes found under load (issue 10): goods counters updated in the order the client listed
+the items; course ``students`` likewise; a buyer's two orders of one course creating the same
+enrollment; two readers rewarding each other from their wallets.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from tests.reliability.buyer import Answers, Buyers, Purchase
+
+PAIRS = 8
+
+
+def _setup(jobs: list[Any]) -> list[Purchase]:
+    """Create and pay the orders (several at a time: setup, not what is measured)."""
+    with ThreadPoolExecutor(4) as threads:
+        return list(threads.map(lambda job: job(), jobs))
+
+
+def _pay_all_at_once(buyers: Buyers, jobs: list[Any]) -> tuple[list[Purchase], Answers, str]:
+    """Set up the orders, then deliver every payment's notification at the same time."""
+    started = time.monotonic()
+    purchases = _setup(jobs)
+    forms = [buyers.notification(p) for p in purchases]
+    ready = time.monotonic()
+    answers = buyers.deliver([buyers.notify_job(form) for form in forms])
+    took = f"(setup {ready - started:.0f} s, deliveries {time.monotonic() - ready:.1f} s)"
+    return purchases, answers, took
+
+
+def test_goods_listed_in_opposite_orders_do_not_deadlock(buyers: Buyers) -> None:
+    rows = buyers.seed(users=["a", "b"], goods=8)
+    goods = rows["goods"]
+    a, b = rows["users"]["a"]["token"], rows["users"]["b"]["token"]
+    jobs = []
+    for _ in range(PAIRS):
+        jobs.append(lambda: buyers.pay(buyers.goods_order(a, goods)))
+        jobs.append(lambda: buyers.pay(buyers.goods_order(b, goods[::-1])))
+    purchases, answers, took = _pay_all_at_once(buyers, jobs)
+    state = buyers.audit(purchases, goods=goods)
+    paid = sum(1 for o in state["orders"].values() if o["status"] == "paid")
+    buyers.say(
+        f"goods in opposite orders: {len(purchases)} orders of {len(goods)} goods, "
+        f"{len(answers.replies)} deliveries, {len(answers.failures())} not success "
+        f"{answers.by_status()}, {answers.unanswered} unanswered, {paid} paid; errors {state['errors']} {took}"
+    )
+    assert answers.failures() == [], answers.failures()[:3]
+    assert paid == len(purchases)
+    assert set(state["goods_sold"].values()) == {len(purchases)}  # counted once per order
+
+
+def test_courses_listed_in_opposite_orders_do_not_deadlock(buyers: Buyers) -> None:
+    names = [f"u{i}" for i in range(2 * PAIRS)]
+    rows = buyers.seed(users=names, courses=6)
+    skus = [c["sku"] for c in rows["courses"]]
+    tokens = [rows["users"][n]["token"] for n in names]
+    # POST /api/orders/ keeps the lines in the order given (the course checkout sorts them)
+    jobs = [
+        (lambda t=t, i=i: buyers.pay(buyers.order(t, skus if i % 2 else skus[::-1])))
+        for i, t in enumerate(tokens)
+    ]
+    purchases, answers, took = _pay_all_at_once(buyers, jobs)
+    courses = [c["id"] for c in rows["courses"]]
+    state = buyers.audit(purchases, courses=courses)
+    paid = sum(1 for o in state["orders"].values() if o["status"] == "paid")
+    buyers.say(
+        f"courses in opposite orders: {len(purchases)} orders of {len(skus)} courses, "
+        f"{len(answers.replies)} deliveries, {len(answers.failures())} not success "
+        f"{answers.by_status()}, {answers.unanswered} unanswered, {paid} paid; errors {state['errors']} {took}"
+    )
+    assert answers.failures() == [], answers.failures()[:3]
+    assert paid == len(purchases)
+    assert set(state["students"].values()) == {len(purchases)}  # one buyer per order
+    assert set(state["grants"].values()) == {len(skus)}
+
+
+def test_two_orders_of_one_course_paid_at_once_enroll_once(buyers: Buyers) -> None:
+    """The enrollment does not exist yet: both payments create it. One waits for the other and
+    extends it; each order grants its days exactly once."""
+    names = [f"u{i}" for i in range(PAIRS)]
+    rows = buyers.seed(users=names, courses=2)
+    skus = [c["sku"] for c in rows["courses"]]
+    jobs = []
+    for name in names:
+        token = rows["users"][name]["token"]
+        jobs.append(lambda t=token: buyers.pay(buyers.course_order(t, skus)))
+        jobs.append(lambda t=token: buyers.pay(buyers.course_order(t, skus)))
+    purchases, answers, took = _pay_all_at_once(buyers, jobs)
+    courses = [c["id"] for c in rows["courses"]]
+    state = buyers.audit(purchases, courses=courses)
+    paid = sum(1 for o in state["orders"].values() if o["status"] == "paid")
+    buyers.say(
+        f"enrollment race: {len(names)} buyers × 2 orders of the same {len(skus)} courses, "
+        f"{len(answers.replies)} deliveries, {len(answers.failures())} not success "
+        f"{answers.by_status()}, {paid} paid; errors {state['errors']} {took}"
+    )
+    assert answers.failures() == [], answers.failures()[:3]
+    assert paid == len(purchases)
+    assert set(state["students"].values()) == {len(names)}  # people, not purchases
+    assert set(state["grants"].values()) == {len(skus)}  # each order's days, once
+
+
+def test_readers_rewarding_each_other_from_their_wallets_do_not_deadlock(buyers: Buyers) -> None:
+    names = [f"r{i}" for i in range(2 * PAIRS)]
+    rows = buyers.seed(users=names, wallet=dict.fromkeys(names, "100.00"), articles=names)
+    users = rows["users"]
+    url = buyers.site.url + "/api/articles/{}/rewards/"
+    rounds = 3
+    jobs = []
+    for _ in range(rounds):
+        for i in range(0, len(names), 2):
+            x, y = names[i], names[i + 1]
+            for payer, author in ((x, y), (y, x)):
+                body = {"amount": "1.00", "channel": "balance"}
+                jobs.append(
+                    ("json", (url.format(rows["articles"][author]), users[payer]["token"], body))
+                )
+    answers = buyers.deliver(jobs)
+    paid = sum(1 for s, body in answers.replies if s == 201 and '"paid":true' in body)
+    ids = [u["id"] for u in users.values()]
+    state = buyers.audit([], users=ids)
+    buyers.say(
+        f"wallet rewards crossing: {len(jobs)} rewards between {len(names) // 2} pairs, "
+        f"{paid} paid, answers {answers.by_status()}, "
+        f"{state['wallet_mismatches']} ledger mismatches"
+    )
+    assert answers.by_status() == {201: len(jobs)}, [r for r in answers.replies if r[0] != 201][:3]
+    assert paid == len(jobs)
+    assert state["wallet_mismatches"] == 0
+    assert set(state["wallets"].values()) == {"100.00"}  # each gave and received as much
