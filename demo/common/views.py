@@ -228,6 +228,7 @@ def pay(request: AuthenticatedHttpRequest, out_trade_no: str) -> HttpResponse:
             "balance": balance,
             "preferred": request.POST.get("channel", preferred),
             "open_attempt": open_attempt,
+            "wallet_channel": channels.BALANCE,
         },
     )
 
