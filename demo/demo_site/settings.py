@@ -138,9 +138,23 @@ TEMPLATES: list[dict[str, Any]] = [
 _sqlite_path = VAR_DIR / "demo.sqlite3"
 DATABASES: dict[str, Any] = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{_sqlite_path}"), conn_max_age=60
+        os.environ.get("DATABASE_URL", f"sqlite:///{_sqlite_path}"),
+        conn_max_age=60,
+        # a connection that died with a database restart is replaced, not used for one failure
+        conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A database that hangs must not hang the site: give up connecting after 5 s and any one
+    # statement after 15 s (a 503 the client can retry; a gateway retries its notification).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "connect_timeout": int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "5")),
+            "options": "-c statement_timeout={}".format(
+                int(os.environ.get("DATABASE_STATEMENT_TIMEOUT_MS", "15000"))
+            ),
+        }
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The site, the Celery worker and the sandbox's notifications all write: WAL + IMMEDIATE
     # transactions let them queue for the lock instead of failing with "database is locked".

@@ -109,7 +109,12 @@ def check_timing(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
         messages.append(
             Error('ZHIFU["ORDER_EXPIRY"] must be a positive timedelta.', id="zhifu.E011")
         )
-    for key in ("HTTP_TIMEOUT", "REFUND_RETRY_AFTER"):
+    for key in (
+        "HTTP_TIMEOUT",
+        "REFUND_RETRY_AFTER",
+        "RECONCILE_WHILE_PAYABLE",
+        "NOTIFICATION_SWEEP_AFTER",
+    ):
         if not _seconds(conf.get(key)):
             messages.append(
                 Error(f'ZHIFU["{key}"] must be a positive number of seconds.', id="zhifu.E017")

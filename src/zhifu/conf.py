@@ -50,6 +50,11 @@ DEFAULTS: dict[str, Any] = {
     # Seconds after an attempt's creation at which the reconcile job queries Alipay; the last
     # one lies past Alipay's 25-hour notification window.
     "RECONCILE_SCHEDULE": (60, 180, 600, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 26 * 3600),
+    # While an order can still be paid, its open attempts are queried at least this often.
+    "RECONCILE_WHILE_PAYABLE": 180,
+    # A notification still "received" this many seconds after it arrived (its worker died before
+    # processing it) is processed again by the sweep job.
+    "NOTIFICATION_SWEEP_AFTER": 120,
     "REFUND_RETRY_AFTER": 60,  # seconds a refund stays pending/unknown before the retry job acts
     "ORDER_NO_PREFIX": "Z",
     # Send the order's expiry to Alipay as ``time_expire`` so the cashier refuses late payments.

@@ -30,6 +30,7 @@ __all__ = [
     "OrderError",
     "PaymentError",
     "RefundError",
+    "ServiceUnavailable",
     "ZhifuError",
     "invalid_amount",
 ]
@@ -57,6 +58,7 @@ DEFAULT_MESSAGES: dict[str, Promise] = {
     "illegal_transition": _("the order can no longer be changed this way"),
     "gateway_unavailable": _("the payment gateway cannot be reached right now; try again later"),
     "invalid_return": _("the link back from the payment page is not valid"),
+    "service_unavailable": _("the service is briefly unavailable; try again shortly"),
     "idempotency_key_reused": _(
         "this Idempotency-Key was already used for a different request; "
         "use a new key for a new request"
@@ -166,6 +168,13 @@ class RefundError(ZhifuError):
         super().__init__(code, message, **params)
         if self.code in ("order_not_refundable", "refund_exceeds_paid"):
             self.status = 409
+
+
+class ServiceUnavailable(ZhifuError):
+    """Our own database is down or hung: nothing was done; the client may retry shortly."""
+
+    code = "service_unavailable"
+    status = 503
 
 
 class GatewayUnavailable(ZhifuError):

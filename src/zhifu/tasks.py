@@ -19,7 +19,7 @@ __all__ = ["BEAT_SCHEDULE", "expire_orders", "reconcile_payments", "retry_unknow
 
 @shared_task(name="zhifu.expire_orders", ignore_result=True)
 def expire_orders() -> int:
-    """Expire pending orders past their expiry, closing their trades at Alipay first."""
+    """Expire pending orders past their expiry, closing their trades at their gateways first."""
     from .services.orders import expire_orders as run
 
     return run()
@@ -27,11 +27,17 @@ def expire_orders() -> int:
 
 @shared_task(name="zhifu.reconcile_payments", ignore_result=True)
 def reconcile_payments(everything: bool = False) -> dict[str, Any]:
-    """Query Alipay about attempts that are due (backoff over Alipay's 25-hour window)."""
+    """Query the gateways about attempts that are due (backoff over their notification windows);
+    process stored notifications that were never processed."""
     from .services.reconcile import reconcile_payments as run
 
     report = run(everything=everything)
-    return {"checked": report.checked, "paid": report.paid, "errors": report.errors}
+    return {
+        "checked": report.checked,
+        "paid": report.paid,
+        "errors": report.errors,
+        "swept": report.swept,
+    }
 
 
 @shared_task(name="zhifu.retry_unknown_refunds", ignore_result=True)

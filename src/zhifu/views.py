@@ -9,13 +9,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from .exceptions import ConfigurationError
+from .exceptions import ConfigurationError, ServiceUnavailable
 from .models import Order
 from .money import format_amount
 from .services.notifications import receive_notification
@@ -92,4 +92,7 @@ def payment_return(request: HttpRequest, provider: str) -> HttpResponse:
         result = handle_return(provider, request.GET, request.user)
     except ConfigurationError:
         raise Http404("no such payment provider") from None
+    except (OperationalError, InterfaceError):
+        log.exception("database unavailable on a return from %s", provider)
+        result = ReturnResult(error=ServiceUnavailable())
     return _render(request, result)

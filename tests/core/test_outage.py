@@ -170,7 +170,7 @@ def test_reconcile_backoff_follows_the_schedule_then_stops(fake_alipay, user, mo
     monkeypatch.setattr(
         registry.get("alipay"), "query", lambda attempt: asked.append(attempt) or None
     )
-    order = make_order(user, expires_in=timedelta(days=3))
+    order = make_order(user, expires_in=timedelta(seconds=30))  # unpayable before the 1st check
     attempt = make_attempt(order)
     PaymentAttempt.objects.filter(pk=attempt.pk).update(
         next_check_at=attempt.created_at + timedelta(seconds=60)
@@ -197,7 +197,7 @@ def test_reconcile_backoff_follows_the_schedule_then_stops(fake_alipay, user, mo
 @pytest.mark.django_db
 def test_a_reconcile_job_that_was_down_catches_up_without_a_burst(fake_alipay, user, monkeypatch):
     monkeypatch.setattr(registry.get("alipay"), "query", lambda attempt: None)
-    order = make_order(user, expires_in=timedelta(days=3))
+    order = make_order(user, expires_in=timedelta(seconds=30))  # unpayable before the 1st check
     attempt = make_attempt(order)
     PaymentAttempt.objects.filter(pk=attempt.pk).update(
         next_check_at=attempt.created_at + timedelta(seconds=60)
@@ -247,3 +247,48 @@ def test_reconcile_pays_from_a_query_answer(fake_alipay, user, monkeypatch, fulf
     reconcile_payments(now=timezone.now())
     other.refresh_from_db()
     assert other.status == Order.Status.PENDING and other.needs_attention
+
+
+@pytest.mark.django_db
+def test_a_payable_order_is_checked_every_few_minutes(fake_alipay, user, monkeypatch, fulfilled):
+    """Paid just after the 10-minute check, its notification lost: found within minutes, not at
+    the schedule's 30-minute step (and not by the expiry job)."""
+    from zhifu.conf import zhifu_settings
+
+    paid_at_gateway: list[bool] = []
+    monkeypatch.setattr(
+        registry.get("alipay"),
+        "query",
+        lambda attempt: paid_event(attempt, "2025T7") if paid_at_gateway else None,
+    )
+    order = make_order(user, expires_in=timedelta(minutes=30))
+    attempt = make_attempt(order)
+    created = attempt.created_at
+    PaymentAttempt.objects.filter(pk=attempt.pk).update(next_check_at=created)
+    reconcile_payments(now=created + timedelta(seconds=600))
+    paid_at_gateway.append(True)  # the buyer pays at 601 s; the notification never arrives
+    attempt.refresh_from_db()
+    gap = (attempt.next_check_at - (created + timedelta(seconds=600))).total_seconds()
+    assert gap <= zhifu_settings.RECONCILE_WHILE_PAYABLE
+    reconcile_payments(now=attempt.next_check_at)
+    assert Order.objects.get(pk=order.pk).status == Order.Status.PAID
+    assert fulfilled == [("paid", order.out_trade_no)]
+
+
+@pytest.mark.django_db
+def test_notifications_left_received_are_processed_by_the_sweep(fake_alipay, user, fulfilled):
+    """The worker died between storing a notification and processing it."""
+    from zhifu.models import Notification
+    from zhifu.services.notifications import record_notification
+
+    order = make_order(user)
+    attempt = make_attempt(order)
+    note = record_notification(
+        provider="alipay", body=fake_alipay.body(fake_alipay.notification(attempt))
+    )
+    assert reconcile_payments(now=timezone.now()).swept == 0  # too fresh: its worker may be busy
+    report = reconcile_payments(now=timezone.now() + timedelta(minutes=5))
+    assert report.swept == 1
+    assert Notification.objects.get(pk=note.pk).outcome == "applied"
+    assert Order.objects.get(pk=order.pk).status == Order.Status.PAID
+    assert fulfilled == [("paid", order.out_trade_no)]

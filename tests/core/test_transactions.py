@@ -87,3 +87,26 @@ def test_api_qr_pay_calls_alipay_outside_any_transaction(
     ).json()
     assert body["qr_code"] == "https://qr.example/1"
     assert seen == [False]
+
+
+def test_a_database_outage_is_a_503_with_the_error_shape(fake_alipay, user, monkeypatch):
+    from django.db import OperationalError
+
+    from zhifu.services import orders
+
+    def down(*args, **kwargs):
+        raise OperationalError("could not connect to server")
+
+    monkeypatch.setattr(orders, "create_order_from_skus", down)
+    api = APIClient()
+    api.force_authenticate(user)
+    answer = api.post("/api/orders/", {"items": [{"sku": "book-1"}]}, format="json")
+    assert answer.status_code == 503 and answer["Retry-After"] == "5"
+    assert answer.json()["error"]["code"] == "service_unavailable"
+
+    from zhifu.services import returns
+
+    monkeypatch.setattr(returns.PaymentAttempt.objects, "select_related", down)
+    params = fake_alipay.sign({"out_trade_no": "Z1_1", "app_id": fake_alipay.app_id})
+    page = Client().get("/zhifu/alipay/return/", params, headers={"Accept": "application/json"})
+    assert page.status_code == 503 and page.json()["error"]["code"] == "service_unavailable"

@@ -11,13 +11,14 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from ..exceptions import ZhifuError
+from ..exceptions import ServiceUnavailable, ZhifuError
 
 __all__ = ["error_body", "exception_handler"]
 
@@ -88,6 +89,15 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response(error_body(exc.code, exc.message), status=exc.status)
     if isinstance(exc, SuspiciousOperation):
         return _suspicious(exc)
+    if isinstance(exc, OperationalError | InterfaceError):
+        # the database is down or hung: a temporary answer the client can retry, never a 500
+        log.error("database unavailable in %s: %s", context.get("view").__class__.__name__, exc)
+        unavailable = ServiceUnavailable()
+        return Response(
+            error_body(unavailable.code, unavailable.message),
+            status=unavailable.status,
+            headers={"Retry-After": "5"},
+        )
     if isinstance(exc, Http404):
         exc = drf.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

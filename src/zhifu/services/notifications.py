@@ -15,11 +15,13 @@ import hashlib
 import logging
 import traceback
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
+from ..conf import zhifu_settings
 from ..exceptions import ConfigurationError
 from ..logs import ctx
 from ..models import Notification, Order, PaymentAttempt
@@ -38,6 +40,7 @@ __all__ = [
     "receive_notification",
     "record_notification",
     "replay_notification",
+    "sweep_received",
 ]
 
 log = logging.getLogger("zhifu.notifications")
@@ -136,6 +139,25 @@ def replay_notification(notification: Notification) -> Notification:
         extra=ctx("notification_replayed", payment=notification.out_trade_no),
     )
     return process_notification(notification)
+
+
+def sweep_received(*, now: datetime | None = None, limit: int = 200) -> int:
+    """Process again notifications left ``received`` (the process that stored them died before
+    it could process them; the gateway may have given up retrying). Returns how many."""
+    before = (now or timezone.now()) - timedelta(seconds=zhifu_settings.NOTIFICATION_SWEEP_AFTER)
+    stuck = Notification.objects.filter(
+        outcome=Notification.Outcome.RECEIVED, received_at__lte=before
+    ).order_by("received_at")[:limit]
+    count = 0
+    for notification in stuck:
+        log.warning(
+            "notification id=%s was never processed; processing it now",
+            notification.pk,
+            extra=ctx("notification_swept"),
+        )
+        process_notification(notification)
+        count += 1
+    return count
 
 
 def is_acknowledged(notification: Notification) -> bool:

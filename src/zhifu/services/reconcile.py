@@ -22,6 +22,7 @@ from ..conf import zhifu_settings
 from ..exceptions import GatewayUnavailable
 from ..logs import ctx
 from ..models import Order, PaymentAttempt
+from .notifications import sweep_received
 from .payments import sync_attempt
 
 __all__ = ["ReconcileReport", "next_check", "reconcile_order", "reconcile_payments"]
@@ -34,19 +35,37 @@ class ReconcileReport:
     checked: int = 0
     paid: int = 0
     errors: int = 0
+    swept: int = 0  # stored notifications that had never been processed
     orders: list[str] = field(default_factory=list)
 
 
-def next_check(attempt: PaymentAttempt, now: datetime, checks_done: int) -> datetime | None:
+def next_check(
+    attempt: PaymentAttempt,
+    now: datetime,
+    checks_done: int,
+    *,
+    payable_until: datetime | None = None,
+) -> datetime | None:
     """The next time to query ``attempt`` after ``checks_done`` queries, or None when the
-    schedule (which covers the gateways' notification windows) is exhausted."""
+    schedule (which covers the gateways' notification windows) is exhausted.
+
+    While the attempt can still be paid (``payable_until``, its order's expiry), it is asked at
+    least every ``RECONCILE_WHILE_PAYABLE`` seconds, so a payment whose notification was lost is
+    found within minutes, not at the schedule's next, far-apart step."""
     schedule = list(zhifu_settings.RECONCILE_SCHEDULE)
     created = attempt.created_at
-    for offset in schedule[checks_done:]:
-        when = created + timedelta(seconds=offset)
-        if when > now:
-            return when
-    return None
+    planned = next(
+        (
+            when
+            for offset in schedule[checks_done:]
+            if (when := created + timedelta(seconds=offset)) > now
+        ),
+        None,
+    )
+    if payable_until is not None and now < payable_until:
+        soon = now + timedelta(seconds=zhifu_settings.RECONCILE_WHILE_PAYABLE)
+        return soon if planned is None else min(planned, soon)
+    return planned
 
 
 def _due(now: datetime, everything: bool) -> Q:
@@ -64,7 +83,7 @@ def reconcile_payments(
 ) -> ReconcileReport:
     """Query the gateway about every attempt that is due (or all open ones with ``everything``)."""
     now = now or timezone.now()
-    report = ReconcileReport()
+    report = ReconcileReport(swept=sweep_received(now=now))
     attempts = (
         PaymentAttempt.objects.filter(_due(now, everything))
         .select_related("order")
@@ -101,10 +120,13 @@ def reconcile_payments(
         open_ = fresh.status == PaymentAttempt.Status.PENDING or (
             fresh.status == PaymentAttempt.Status.CLOSED and not fresh.closed_at_gateway
         )
+        payable = (
+            attempt.order.expires_at if fresh.status == PaymentAttempt.Status.PENDING else None
+        )
         PaymentAttempt.objects.filter(pk=attempt.pk).update(
             check_count=checks,
             last_checked_at=now,
-            next_check_at=next_check(fresh, now, checks) if open_ else None,
+            next_check_at=next_check(fresh, now, checks, payable_until=payable) if open_ else None,
         )
         if order.is_paid and not was_paid:
             report.paid += 1

@@ -7,7 +7,10 @@ from zhifu.services.reconcile import reconcile_payments
 
 
 class Command(BaseCommand):
-    help = "Ask Alipay about payments that are due for a check (or all open ones with --all)."
+    help = (
+        "Ask the gateways about payments that are due for a check (or all open ones with --all), "
+        "and process stored notifications that were never processed."
+    )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument(
@@ -20,7 +23,8 @@ class Command(BaseCommand):
         report = reconcile_payments(everything=options["all"])
         self.stdout.write(
             f"checked {report.checked} payment(s); {report.paid} order(s) newly paid; "
-            f"{report.errors} could not be checked"
+            f"{report.errors} could not be checked; "
+            f"{report.swept} stored notification(s) processed late"
         )
         for out_trade_no in report.orders:
             self.stdout.write(f"  paid: {out_trade_no}")
