@@ -22,6 +22,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 
 from ..exceptions import OrderError
 from ..models import LedgerEntry, Order, Refund
+from ..money import format_amount
 from ..services import orders as order_service
 from ..services import payments as payment_service
 from ..services import refunds as refund_service
@@ -175,7 +176,7 @@ class WalletView(ZhifuAPI, APIView):
     @extend_schema(responses={200: s.WalletSerializer, **errors(401)})
     def get(self, request: Request) -> Response:
         return Response(
-            {"balance": f"{wallet_service.balance(request.user):.2f}", "currency": "CNY"}
+            {"balance": format_amount(wallet_service.balance(request.user)), "currency": "CNY"}
         )
 
 
