@@ -12,7 +12,6 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
@@ -26,11 +25,16 @@ from rewards.services import CHANNELS, create_reward, parse_reward_amount
 
 from common.catalog import iter_catalog
 from common.errors import DemoError
+from common.inputs import limit
 from common.types import AuthenticatedRequest
+from zhifu.api.amounts import AmountField
 from zhifu.api.idempotency import create_once
 from zhifu.api.schema import IDEMPOTENCY_KEY, errors
 from zhifu.models import Order
 from zhifu.services import payments
+
+# Text that must not be empty once trimmed (DRF trims, then refuses ""): said in the schema.
+NOT_BLANK = RegexValidator(r"\S")
 
 
 def error_response(code: str, message: str, http_status: int = 400) -> Response:
@@ -133,21 +137,20 @@ class ArticleDetailView(APIView):
         return Response(ArticleDetailSerializer(article).data)
 
 
-# What the schema can say of an amount (digits, an optional point, at most two decimals); the
-# limits (more than zero, at most the site's cap) are checked by the service, with their message.
-PLAIN_AMOUNT = RegexValidator(
-    r"^[0-9]{1,9}(\.[0-9]{1,2})?$", gettext_lazy("Enter an amount such as 50 or 12.30.")
-)
-
-
 class RewardCreateSerializer(serializers.Serializer):
-    amount = serializers.CharField(
-        help_text='yuan as a string, e.g. "5" or "12.30"; at most DEMO_REWARD_MAX',
-        max_length=12,
-        validators=[PLAIN_AMOUNT],
-    )
+    # amount: see get_fields (its maximum is a setting, read when a serializer is made)
     message = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
     channel = serializers.ChoiceField(choices=list(CHANNELS), default="alipay_page")
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # A plain decimal string from 0.01 to DEMO_REWARD_MAX, stated exactly in the schema.
+        maximum = limit("DEMO_REWARD_MAX")
+        return {
+            "amount": AmountField(
+                maximum=maximum, help_text=f'yuan as a string, e.g. "5" or "12.30"; ≤ {maximum}'
+            ),
+            **super().get_fields(),
+        }
 
 
 class RewardCreatedSerializer(serializers.Serializer):
@@ -272,7 +275,7 @@ class MyCouponsView(APIView):
 
 class CourseCheckoutSerializer(serializers.Serializer):
     skus = serializers.ListField(
-        child=serializers.CharField(max_length=64),
+        child=serializers.CharField(min_length=1, max_length=64, validators=[NOT_BLANK]),
         min_length=1,
         max_length=50,
         help_text='course validity SKUs from the catalog, e.g. ["course:1:90"]',

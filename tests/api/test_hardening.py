@@ -303,3 +303,30 @@ def test_schema_declares_errors_limits_and_the_idempotency_header(api):
     assert sku["minLength"] == 1 and sku["pattern"]
     error_shape = schema["components"]["schemas"]["Error"]
     assert error_shape["required"] == ["error"]
+
+
+# -- amounts: plain decimal strings, the schema's pattern exact --------------------------------
+
+
+@pytest.mark.parametrize("maximum", ["1", "1.50", "99.99", "10000.00", "12345.67", "100000000"])
+def test_the_amount_pattern_is_exactly_the_accepted_amounts(maximum):
+    import re
+
+    from zhifu.api.amounts import amount_pattern
+
+    top = Decimal(maximum)
+    pattern = re.compile(amount_pattern(top))
+    plain = re.compile(r"(0|[1-9][0-9]*)(\.[0-9]{1,2})?")
+    candidates = {"", "0.", "1.", "05", "00.5", "-1", "+1", "1e2", " 5", "5 ", "0.001", "٣"}
+    for whole in [*range(0, 120), int(top) - 1, int(top), int(top) + 1, int(top) * 10]:
+        for fraction in ("", ".0", ".00", ".01", ".1", ".10", ".5", ".05", ".09", ".99", ".9"):
+            candidates.add(f"{whole}{fraction}")
+    for text in candidates:
+        expected = bool(plain.fullmatch(text)) and Decimal("0.01") <= Decimal(text) <= top
+        assert bool(pattern.fullmatch(text)) == expected, (maximum, text)
+
+
+@pytest.mark.parametrize("amount", [5, 5.5, "1e2", "+5", " 5", "5.001", "0", "0.00", ""])
+def test_top_up_amounts_are_plain_strings(buyer_api, amount):
+    error(post(buyer_api, "/api/wallet/top-up/", {"amount": amount}), 400, "invalid_request")
+    assert not Order.objects.exists()

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from ..models import LedgerEntry, Order, OrderAdjustment, OrderLine, PaymentAttempt, Refund
+from .amounts import AmountField
 
 
 class ChannelField(serializers.ChoiceField):
@@ -92,7 +92,8 @@ class ItemSerializer(serializers.Serializer[Any]):
 class CreateOrderSerializer(serializers.Serializer[Any]):
     """Prices come from the server; any price or amount sent is ignored."""
 
-    items = ItemSerializer(many=True, allow_empty=False, max_length=100)  # type: ignore[call-arg]
+    # A ListField (not many=True) so that the schema says minItems/maxItems.
+    items = serializers.ListField(child=ItemSerializer(), min_length=1, max_length=100)
     channel = ChannelField(required=False)
 
 
@@ -144,9 +145,7 @@ class RefundSerializer(serializers.ModelSerializer[Refund]):
 
 class CreateRefundSerializer(serializers.Serializer[Any]):
     out_trade_no = serializers.CharField(min_length=1, max_length=64, **NOT_BLANK)
-    amount = serializers.DecimalField(
-        max_digits=12, decimal_places=2, min_value=Decimal("0.01"), required=False, allow_null=True
-    )
+    amount = AmountField(required=False, allow_null=True)  # empty or null: all that is left
     reason = serializers.CharField(max_length=256, required=False, allow_blank=True, default="")
 
 
@@ -167,4 +166,4 @@ class LedgerEntrySerializer(serializers.ModelSerializer[LedgerEntry]):
 
 
 class TopUpSerializer(serializers.Serializer[Any]):
-    amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+    amount = AmountField()
