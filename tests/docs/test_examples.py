@@ -43,7 +43,7 @@ MARKER = re.compile(r"^\s*<!--\s*(?P<what>run|norun)\s*:\s*(?P<arg>.*?)\s*-->\s*
 CODE_LANGUAGES = {"python", "py", "sh", "bash", "console", "shell"}
 KINDS = {"python", "sh", "settings", "django"}
 # English pages other helpers write; their blocks are run only where they carry a marker.
-UNMARKED_ALLOWED = {"sandbox", "deployment", "payments", "architecture", "wechatpay"}
+UNMARKED_ALLOWED = {"sandbox", "deployment", "payments", "architecture", "wechatpay", "performance"}
 
 
 @dataclass(frozen=True)
