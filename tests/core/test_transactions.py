@@ -110,3 +110,24 @@ def test_a_database_outage_is_a_503_with_the_error_shape(fake_alipay, user, monk
     params = fake_alipay.sign({"out_trade_no": "Z1_1", "app_id": fake_alipay.app_id})
     page = Client().get("/zhifu/alipay/return/", params, headers={"Accept": "application/json"})
     assert page.status_code == 503 and page.json()["error"]["code"] == "service_unavailable"
+
+
+def test_return_links_query_the_gateway_at_most_once_per_interval(fake_alipay, user, monkeypatch):
+    """A signed return link works as a bearer link: replaying it must not hammer the gateway."""
+    from django.core.cache import cache
+
+    asked = []
+    monkeypatch.setattr(registry.get("alipay"), "query", lambda a: asked.append(a) or None)
+    cache.clear()
+    attempt = make_attempt(make_order(user))
+    params = fake_alipay.sign(
+        {
+            "out_trade_no": attempt.out_trade_no,
+            "app_id": fake_alipay.app_id,
+            "total_amount": "12.30",
+        }
+    )
+    for _ in range(5):
+        page = Client().get("/zhifu/alipay/return/", params, headers={"Accept": "application/json"})
+        assert page.status_code == 200 and page.json() == {"confirming": True, "sign_in": True}
+    assert len(asked) == 1
