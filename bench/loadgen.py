@@ -90,6 +90,7 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
         "p50_ms": percentile(latencies, 50),
         "p90_ms": percentile(latencies, 90),
         "p99_ms": percentile(latencies, 99),
+        "latencies_ms": [round(x, 2) for x in latencies],
     }
 
 
