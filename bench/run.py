@@ -628,6 +628,119 @@ def report(result: dict[str, Any]) -> None:
     print("\n".join(out))
 
 
+def markdown(result: dict[str, Any]) -> str:
+    """The summary as Markdown tables (bench/results/summary.md), for docs/performance.md."""
+    lines = [
+        f"Run {result['when']}: {result['settings']['workers']} gunicorn sync workers, "
+        f"{result['settings']['concurrency']} client connections, "
+        f"{result['settings']['rounds']} rounds of {result['settings']['seconds']:g} s; "
+        f"load average at start {result['load_average_at_start'][0]:.1f} on "
+        f"{result['cpus']} CPUs.",
+        "",
+        "| figure | Zhifu | reference in the same run | ratio | target |",
+        "|---|---:|---|---:|---|",
+    ]
+
+    def row(figure: str, zhifu: str, ref: str, value: float, target: float, higher: bool) -> None:
+        ok = value >= target if higher else value <= target
+        sign = ">=" if higher else "<="
+        mark = "met" if ok else "**missed**"
+        shown = str(value) if isinstance(value, int) else f"{value:.2f}"
+        lines.append(f"| {figure} | {zhifu} | {ref} | {shown} | {sign} {target:g}: {mark} |")
+
+    def rate(v: dict[str, Any]) -> str:
+        return f"{v['rate']:.1f}/s, p50 {v['p50_ms']:.0f} ms"
+
+    if "b1" in result:
+        v = result["b1"]["variants"]
+        row(
+            "B1 checkouts/s (create + pay URL)",
+            rate(v["zhifu"]),
+            f"minimal durable {rate(v['ref'])}; bare {v['bare']['rate']:.1f}/s",
+            result["b1"]["zhifu_vs_ref"],
+            TARGETS["b1_vs_ref"],
+            True,
+        )
+    if "b2" in result:
+        v = result["b2"]["variants"]
+        row(
+            "B2 notifications applied/s",
+            rate(v["zhifu"]),
+            f"minimal durable {rate(v['ref'])}; bare {v['bare']['rate']:.1f}/s",
+            result["b2"]["zhifu_vs_ref"],
+            TARGETS["b2_vs_ref"],
+            True,
+        )
+        row(
+            "B2 same load, vs tutorial",
+            rate(v["zhifu"]),
+            f"tutorial-style {rate(v['tutorial'])}",
+            result["b2"]["zhifu_vs_tutorial"],
+            TARGETS["b2_vs_tutorial"],
+            True,
+        )
+    if "round_trips" in result:
+        rt = result["round_trips"]
+        row(
+            "round trips per notification",
+            str(rt["notify_zhifu"]["round_trips"]),
+            f"minimal durable {rt['notify_ref']['round_trips']}; "
+            f"tutorial {rt['notify_tutorial']['round_trips']}",
+            rt["notify_zhifu"]["round_trips"],
+            TARGETS["notify_round_trips"],
+            False,
+        )
+        row(
+            "round trips per checkout",
+            str(rt["checkout_zhifu"]["round_trips"]),
+            f"minimal durable {rt['checkout_ref']['round_trips']}",
+            rt["checkout_zhifu"]["round_trips"],
+            TARGETS["checkout_round_trips"],
+            False,
+        )
+    if "b3" in result:
+        steps = result["b3"]["steps"]
+        rr = result["b3"]["ratios"]
+        small, large = steps[0], steps[-1]
+        row(
+            f"B3 notify p99 at {large['growth']['orders']:,} / "
+            f"{small['growth']['orders']:,} orders",
+            f"{small['variants']['notify']['pooled_p99_ms']:.0f} → "
+            f"{large['variants']['notify']['pooled_p99_ms']:.0f} ms",
+            f"bare p99 x{rr['bare_p99']:.2f} between the steps; drift taken out: "
+            f"x{rr['notify_p99_over_bare']:.2f}",
+            rr["notify_p99"],
+            TARGETS["b3_p99_ratio"],
+            False,
+        )
+        lines.append(
+            f"| B3 my orders p99 at {large['growth']['orders']:,} / "
+            f"{small['growth']['orders']:,} | "
+            f"{small['variants']['my_orders']['pooled_p99_ms']:.0f} → "
+            f"{large['variants']['my_orders']['pooled_p99_ms']:.0f} ms | drift taken out: "
+            f"x{rr['my_orders_p99_over_bare']:.2f} | {rr['my_orders_p99']:.2f} | |"
+        )
+    if "b4" in result and "zhifu_sign_vs_openssl" in result["b4"].get("ratios", {}):
+        r4 = result["b4"]["ratios"]
+        med4 = result["b4"]["median_rates"]
+        best4 = result["b4"]["rates"]
+        zs, zv = "zhifu sign (page-pay request string)", "zhifu verify_notification()"
+        lines.append(
+            f"| B4 RSA-2048 signs per CPU-second (best / median) | {best4[zs]['sign']:.0f} / "
+            f"{med4[zs]['sign']:.0f} | openssl speed {result['b4']['openssl']['sign_per_s']:.0f} / "
+            f"{med4['openssl']['sign']:.0f} | {r4['zhifu_sign_vs_openssl']:.2f} / "
+            f"{r4['median_zhifu_sign_vs_openssl']:.2f} | >= 0.9 |"
+        )
+        lines.append(
+            f"| B4 verifications per CPU-second (best / median) | {best4[zv]['verify']:.0f} / "
+            f"{med4[zv]['verify']:.0f} | openssl speed "
+            f"{result['b4']['openssl']['verify_per_s']:.0f} / {med4['openssl']['verify']:.0f} | "
+            f"{r4['zhifu_verify_vs_openssl']:.2f} / {r4['median_zhifu_verify_vs_openssl']:.2f} "
+            "| >= 0.5 |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (B1, B2, B4)")
@@ -706,6 +819,7 @@ def main() -> int:
     report(result)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    (RESULTS.parent / "summary.md").write_text(markdown(result))
     print(f"\nwrote {RESULTS.relative_to(BENCH_DIR.parent)} ({result['seconds']:.0f}s in all)")
     return 0
 
