@@ -12,6 +12,7 @@ from tests.core.factories import make_attempt, make_order, pay
 from zhifu import signals
 from zhifu.providers import registry
 from zhifu.providers.base import PaymentAction, RefundResult, RefundState
+from zhifu.services.payments import start_payment
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -131,3 +132,18 @@ def test_return_links_query_the_gateway_at_most_once_per_interval(fake_alipay, u
         page = Client().get("/zhifu/alipay/return/", params, headers={"Accept": "application/json"})
         assert page.status_code == 200 and page.json() == {"confirming": True, "sign_in": True}
     assert len(asked) == 1
+
+
+def test_the_pay_form_carries_the_pages_csp_nonce(fake_alipay, user):
+    from django.template import Context, Template
+
+    order = make_order(user)
+    start = start_payment(order, "alipay_page", user=user)
+    assert start.form is not None and "biz_content" in start.form.fields
+    assert "<script>" in start.form_html  # for API clients that embed it
+    page = Template("{% load zhifu %}{% zhifu_pay_form start %}").render(
+        Context({"start": start, "csp_nonce": "n0nce+/="})
+    )
+    assert '<script nonce="n0nce+/=">' in page and 'method="POST"' in page
+    assert "sign=" in page  # the signed system parameters are in the action URL
+    assert start.form.action.startswith(fake_alipay.config["GATEWAY_URL"])

@@ -56,18 +56,29 @@ class PagePayRequest:
         """A GET URL carrying every parameter, ``sign`` included."""
         return self._join(self.params)
 
-    def form_html(self) -> str:
-        """An auto-submitting POST form, as the official SDKs' ``pageExecute`` builds it:
-        system parameters and ``sign`` in the action URL, ``biz_content`` in the body."""
-        system = {k: v for k, v in self.params.items() if k != "biz_content"}
-        action = html.escape(self._join(system), quote=True)
-        biz = html.escape(self.params.get("biz_content", ""), quote=True)
+    @property
+    def form_action(self) -> str:
+        """The POST form's action, as the official SDKs' ``pageExecute`` builds it: system
+        parameters and ``sign`` in the URL ..."""
+        return self._join({k: v for k, v in self.params.items() if k != "biz_content"})
+
+    @property
+    def form_fields(self) -> dict[str, str]:
+        """... and ``biz_content`` in the body."""
+        return {"biz_content": self.params.get("biz_content", "")}
+
+    def form_html(self, nonce: str | None = None) -> str:
+        """An auto-submitting POST form. ``nonce``: the page's Content-Security-Policy nonce,
+        without which a CSP that forbids inline scripts stops the form from submitting itself."""
+        action = html.escape(self.form_action, quote=True)
+        biz = html.escape(self.form_fields["biz_content"], quote=True)
+        nonce_attr = f' nonce="{html.escape(nonce, quote=True)}"' if nonce else ""
         return (
             f'<form id="alipaysubmit" name="alipaysubmit" action="{action}" method="POST"'
             f' accept-charset="{html.escape(self.charset, quote=True)}">'
             f'<input type="hidden" name="biz_content" value="{biz}">'
             '<input type="submit" value="ok" style="display:none"></form>'
-            "<script>document.forms['alipaysubmit'].submit();</script>"
+            f"<script{nonce_attr}>document.forms['alipaysubmit'].submit();</script>"
         )
 
 

@@ -23,6 +23,7 @@ from ..alipay import (
     AlipayClient,
     AlipayError,
     InvalidRequestError,
+    PagePayRequest,
     SignatureError,
     parse_time,
 )
@@ -35,6 +36,7 @@ from .base import (
     CloseOutcome,
     Event,
     Identity,
+    PayForm,
     PaymentAction,
     PaymentEvent,
     PaymentState,
@@ -95,6 +97,10 @@ def _unavailable(exc: AlipayError, request: str) -> GatewayUnavailable:
     )
 
 
+def _form(page: PagePayRequest) -> PayForm:
+    return PayForm(page.form_action, page.form_fields, page.charset)
+
+
 class AlipayProvider:
     name = "alipay"
     label = _("Alipay")
@@ -150,12 +156,12 @@ class AlipayProvider:
         try:
             if attempt.channel == "alipay_page":
                 page = client.page_pay(return_url=return_url, **options)
-                return PaymentAction(url=page.url, form_html=page.form_html())
+                return PaymentAction(url=page.url, form=_form(page))
             if attempt.channel == "alipay_wap":
                 page = client.wap_pay(
                     return_url=return_url, quit_url=zhifu_settings.QUIT_URL or None, **options
                 )
-                return PaymentAction(url=page.url, form_html=page.form_html())
+                return PaymentAction(url=page.url, form=_form(page))
             if attempt.channel == "alipay_qr":
                 return PaymentAction(qr_code=client.precreate(**options).qr_code)
         except AlipayBusinessError as exc:

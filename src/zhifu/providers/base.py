@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from html import escape
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from ..exceptions import GatewayUnavailable
@@ -37,6 +38,7 @@ __all__ = [
     "Event",
     "GatewayUnavailable",
     "Identity",
+    "PayForm",
     "PaymentAction",
     "PaymentEvent",
     "PaymentState",
@@ -123,13 +125,38 @@ Event = PaymentEvent | RefundEvent
 
 
 @dataclass(frozen=True)
+class PayForm:
+    """A form the buyer's browser posts to the gateway (it submits itself)."""
+
+    action: str
+    fields: Mapping[str, str]
+    charset: str = "utf-8"
+
+    def html(self, nonce: str | None = None) -> str:
+        """The form and the script that submits it; ``nonce`` is the page's CSP nonce, so a
+        policy that forbids inline scripts still lets this one run. Without script, the button
+        shows."""
+        attr = f' nonce="{escape(nonce)}"' if nonce else ""
+        inputs = "".join(
+            f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">'
+            for k, v in self.fields.items()
+        )
+        return (
+            f'<form id="zhifu-pay-form" action="{escape(self.action)}" method="POST"'
+            f' accept-charset="{escape(self.charset)}">{inputs}'
+            '<noscript><button type="submit">Continue to pay</button></noscript></form>'
+            f"<script{attr}>document.getElementById('zhifu-pay-form').submit();</script>"
+        )
+
+
+@dataclass(frozen=True)
 class PaymentAction:
     """What the buyer needs to pay: a URL or auto-submitting form (cashier pages), a QR code text,
     parameters for a JavaScript bridge (WeChat JSAPI) — or, for a provider that settles at once
     (the wallet), a ``settled`` payment event."""
 
     url: str = ""
-    form_html: str = ""
+    form: PayForm | None = None
     qr_code: str = ""
     js_params: Mapping[str, str] = field(default_factory=dict)
     settled: PaymentEvent | None = None

@@ -23,9 +23,10 @@ from ..exceptions import OrderError, PaymentError
 from ..logs import ctx
 from ..models import LedgerEntry, Order, PaymentAttempt
 from ..providers import registry
-from ..providers.base import PaymentEvent, PaymentState, Provider, Rejected
+from ..providers.base import PayForm, PaymentEvent, PaymentState, Provider, Rejected
 from ..signals import order_paid, order_settling
 from .matching import check_event
+from .orders import attempt_out_trade_no
 from .surplus import settle_surplus
 from .transitions import lock, save_flags, transition
 
@@ -53,7 +54,7 @@ class PaymentStart:
     attempt: PaymentAttempt
     channel: str
     pay_url: str = ""
-    form_html: str = ""
+    form: PayForm | None = None
     qr_code: str = ""
     js_params: dict[str, str] = field(default_factory=dict)
     paid: bool = False
@@ -61,6 +62,12 @@ class PaymentStart:
     @property
     def order(self) -> Order:
         return self.attempt.order
+
+    @property
+    def form_html(self) -> str:
+        """The self-submitting form, for clients that embed it (a page of the site renders
+        ``form.html(nonce=...)`` with its CSP nonce: the ``zhifu_pay_form`` template tag)."""
+        return self.form.html() if self.form is not None else ""
 
 
 def _check_owner(order: Order, user: Any) -> None:
@@ -80,8 +87,7 @@ def _check_payable(order: Order, now: datetime) -> None:
 
 
 def _next_attempt_no(order: Order) -> str:
-    count = PaymentAttempt.objects.filter(order=order).count()
-    return f"{order.out_trade_no}_{count + 1}"
+    return attempt_out_trade_no(order, PaymentAttempt.objects.filter(order=order).count() + 1)
 
 
 def first_check(now: datetime) -> datetime:
@@ -155,7 +161,7 @@ def start_payment(
             order=order,
             provider=provider.name,
             channel=channel,
-            out_trade_no=f"{order.out_trade_no}_{len(attempts) + 1}",
+            out_trade_no=attempt_out_trade_no(order, len(attempts) + 1),
             amount=order.total_amount,
             next_check_at=first_check(now),
         )
@@ -176,7 +182,7 @@ def start_payment(
         attempt=attempt,
         channel=channel,
         pay_url=action.url,
-        form_html=action.form_html,
+        form=action.form,
         qr_code=action.qr_code,
         js_params=dict(action.js_params),
     )
