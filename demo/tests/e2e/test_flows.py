@@ -305,6 +305,25 @@ def test_a_double_click_on_buy_now_makes_one_order(demo: Demo, login: Any) -> No
     assert page.locator("[data-order]").count() == before + 2
 
 
+def test_the_demo_log_uses_one_time_zone(demo: Demo, login: Any) -> None:
+    """The sandbox's access log (the process's local time) and the site's (Django's TIME_ZONE)
+    both say Beijing time, so one request reads the same in both."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    login("carol").goto(demo.url + "/shop/")  # at least one request of each kind is logged
+    now = datetime.now(ZoneInfo("Asia/Shanghai")).replace(tzinfo=None)
+    stamps = {}
+    for name in ("sandbox", "site"):
+        found = re.findall(
+            rf"^\[{name}\] .*?\[(\d\d/\w+/\d{{4}} \d\d:\d\d:\d\d)\]", demo.log(), re.M
+        )
+        assert found, name
+        stamps[name] = datetime.strptime(found[-1], "%d/%b/%Y %H:%M:%S")
+    for name, stamp in stamps.items():
+        assert abs((now - stamp).total_seconds()) < 15 * 60, (name, stamp, now)
+
+
 def test_api_only_with_jwt(demo: Demo) -> None:
     """What a single-page front end would do, with the API alone and a JWT (no cookies): buy
     from the catalog with Alipay (the sandbox's control API plays the buyer), top up, reward an
