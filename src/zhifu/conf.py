@@ -59,6 +59,9 @@ DEFAULTS: dict[str, Any] = {
     "ORDER_NO_PREFIX": "Z",
     # Send the order's expiry to Alipay as ``time_expire`` so the cashier refuses late payments.
     "SEND_TIME_EXPIRE": True,
+    # WeChat Pay (zhifu.providers.wechatpay; keys listed in wechatpay_config.DEFAULTS). Used only
+    # when "zhifu.providers.wechatpay.WechatPayProvider" is added to PROVIDERS.
+    "WECHATPAY": {},
     # The payment providers, by dotted path (see zhifu.providers.base and docs/architecture.md).
     "PROVIDERS": (
         "zhifu.providers.alipay.AlipayProvider",

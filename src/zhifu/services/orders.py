@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ..catalog import resolve
 from ..conf import zhifu_settings
-from ..exceptions import GatewayUnavailable, OrderError
+from ..exceptions import ConfigurationError, GatewayUnavailable, OrderError, PaymentError
 from ..logs import ctx
 from ..models import Order, OrderAdjustment, OrderLine, PaymentAttempt
 from ..money import MAX_AMOUNT, AmountError, parse_amount, parse_money
@@ -30,6 +30,7 @@ from .transitions import lock, transition
 __all__ = [
     "AdjustmentSpec",
     "LineSpec",
+    "attempt_out_trade_no",
     "cancel_order",
     "create_order",
     "create_order_from_skus",
@@ -62,12 +63,34 @@ class AdjustmentSpec:
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
 
+# Order numbers fit every gateway once an attempt appends ``_<n>`` (n <= MAX_ATTEMPTS): WeChat
+# takes 6-32 characters, Alipay 64. prefix (<= 8) + stamp (12) + random (8) = 28, + "_999" = 32.
+MAX_PREFIX = 8
+MAX_ATTEMPTS = 999
+
+
 def new_out_trade_no() -> str:
-    """``<prefix><Beijing yyyymmddHHMMSS><10 hex>``: sortable, unguessable, well under 64 chars
-    so that payment attempts can append ``_<n>``."""
-    prefix = "".join(c for c in str(zhifu_settings.ORDER_NO_PREFIX) if c.isalnum())[:8]
-    stamp = datetime.now(BEIJING).strftime("%Y%m%d%H%M%S")
-    return f"{prefix}{stamp}{secrets.token_hex(5)}"
+    """``<prefix><Beijing yymmddHHMMSS><8 hex>``: sortable, unguessable, at most 28 characters so
+    that ``<order>_<n>`` fits WeChat's 32 as well as Alipay's 64."""
+    prefix = str(zhifu_settings.ORDER_NO_PREFIX)
+    if not (prefix == "" or (prefix.isascii() and prefix.isalnum())) or len(prefix) > MAX_PREFIX:
+        raise ConfigurationError(
+            "configuration_error",
+            f'ZHIFU["ORDER_NO_PREFIX"] {prefix!r} must be at most {MAX_PREFIX} ASCII letters '
+            "and digits, so that payment numbers fit WeChat Pay's 32 characters",
+        )
+    stamp = datetime.now(BEIJING).strftime("%y%m%d%H%M%S")
+    return f"{prefix}{stamp}{secrets.token_hex(4)}"
+
+
+def attempt_out_trade_no(order: Order, number: int) -> str:
+    """The ``out_trade_no`` of ``order``'s ``number``-th payment attempt: ``<order>_<n>``."""
+    if number > MAX_ATTEMPTS:
+        raise PaymentError(
+            "payment_error",
+            _("this order has been tried too many times; create a new order"),
+        )
+    return f"{order.out_trade_no}_{number}"
 
 
 def _require_user(user: Any) -> None:
