@@ -85,11 +85,14 @@ def audit(spec: dict[str, Any]) -> dict[str, Any]:
     attempts: Counter[str] = Counter()
     attempt_numbers: list[str] = []
     paid_attempts: Counter[str] = Counter()
+    extra_attempts: Counter[str] = Counter()
     for a in PaymentAttempt.objects.filter(order__out_trade_no__in=numbers).select_related("order"):
         attempts[a.order.out_trade_no] += 1
         attempt_numbers.append(a.out_trade_no)
         if a.status == PaymentAttempt.Status.SUCCEEDED:
             paid_attempts[a.order.out_trade_no] += 1
+        elif a.status == PaymentAttempt.Status.EXTRA:
+            extra_attempts[a.order.out_trade_no] += 1
     outcomes = Counter(
         Notification.objects.filter(order__out_trade_no__in=numbers).values_list(
             "outcome", flat=True
@@ -124,6 +127,7 @@ def audit(spec: dict[str, Any]) -> dict[str, Any]:
                 "needs_attention": o.needs_attention,
                 "attempts": attempts[no],
                 "paid_attempts": paid_attempts[no],
+                "extra_attempts": extra_attempts[no],
                 "lines": lines[no],
             }
             for no, o in orders.items()

@@ -16,7 +16,7 @@ from typing import Any
 
 from tests.reliability.buyer import Answers, Buyers, Purchase
 
-PAIRS = 8
+PAIRS = 6
 
 
 def _setup(jobs: list[Any]) -> list[Purchase]:

@@ -1,0 +1,158 @@
+"""Faults between Alipay and the site, and what recovers from them: worker processes SIGKILLed
+while they apply payments (Alipay retries what was not acknowledged), every notification lost
+(the reconcile job asks Alipay and pays every order), and payments that should not have
+happened (a second payment of a paid order, a payment of a cancelled order) refunded."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from typing import Any
+
+from tests.conftest import wait_until
+from tests.reliability.buyer import Buyers, Purchase
+from tests.reliability.checks import doubles, lost
+
+
+def _buy_goods(buyers: Buyers, count: int, **seed: Any) -> tuple[dict[str, Any], list[Purchase]]:
+    names = [f"b{i}" for i in range(count)]
+    rows = buyers.seed(users=names, goods=2, **seed)
+    with ThreadPoolExecutor(4) as threads:
+        purchases = list(
+            threads.map(
+                lambda n: buyers.pay(buyers.goods_order(rows["users"][n]["token"], rows["goods"])),
+                names,
+            )
+        )
+    return rows, purchases
+
+
+def test_workers_killed_while_applying_lose_and_double_nothing(buyers: Buyers) -> None:
+    rows, purchases = _buy_goods(buyers, 8)
+    forms = [buyers.notification(p) for p in purchases]
+    site = buyers.site
+    kills: list[int] = []
+
+    def killer() -> None:
+        rng = random.Random(7)
+        for _ in range(4):
+            time.sleep(0.5)
+            pids = site.worker_pids()
+            if pids:
+                pid = rng.choice(pids)
+                os.kill(pid, signal.SIGKILL)
+                kills.append(pid)
+
+    thread = threading.Thread(target=killer)
+    thread.start()
+    first = buyers.deliver([buyers.notify_job(f) for f in forms for _ in range(3)])
+    thread.join()
+    cut = len(first.failures())
+    left_received = buyers.audit(purchases)["unprocessed"]
+
+    # gunicorn has replaced the killed workers; Alipay retries every notification it has no
+    # "success" for (here: all of them once more, a duplicate is harmless)
+    assert wait_until(lambda: len(site.worker_pids()) == site.workers, timeout=60)
+    second = buyers.deliver([buyers.notify_job(f) for f in forms])
+    state = buyers.audit(purchases, goods=rows["goods"])
+    double = doubles(state, rows["goods"], {})
+    missing = lost(state, [p.order for p in purchases])
+    buyers.say(
+        f"workers SIGKILLed: {len(purchases)} orders, {len(first.replies)} deliveries while "
+        f"{len(kills)} workers were killed ({cut} cut off: {first.by_status()}, "
+        f"{left_received} notifications left 'received'), then {len(second.replies)} retries: "
+        f"{len(double)} double, {len(missing)} lost, {second.unanswered} unanswered"
+    )
+    assert len(kills) == 4
+    assert second.failures() == [], second.failures()[:3]
+    assert double == []
+    assert missing == []
+
+
+def test_every_notification_lost_reconcile_pays_every_order(buyers: Buyers) -> None:
+    names = [f"{kind}{i}" for kind in ("goods", "course", "reward", "topup") for i in range(2)]
+    rows = buyers.seed(users=[*names, "author"], goods=2, courses=1, articles=["author"])
+    tokens = {n: rows["users"][n]["token"] for n in names}
+
+    def buy(name: str) -> Purchase:
+        token = tokens[name]
+        if name.startswith("goods"):
+            return buyers.pay(buyers.goods_order(token, rows["goods"]))
+        if name.startswith("course"):
+            return buyers.pay(buyers.course_order(token, [rows["courses"][0]["sku"]]))
+        if name.startswith("reward"):
+            return buyers.pay(buyers.reward(token, rows["articles"]["author"], "2.00"))
+        return buyers.pay(buyers.top_up(token, "4.00"))
+
+    with ThreadPoolExecutor(4) as threads:
+        purchases = list(threads.map(buy, names))
+    before = buyers.audit(purchases)
+    assert {o["status"] for o in before["orders"].values()} == {"pending"}  # nothing delivered
+
+    report = buyers.site.run("reconcile")
+    again = buyers.site.run("reconcile")
+    course = rows["courses"][0]["id"]
+    state = buyers.audit(purchases, goods=rows["goods"], courses=[course])
+    double = doubles(state, rows["goods"], {str(course): 2})
+    missing = lost(state, [p.order for p in purchases])
+    buyers.say(
+        f"notifications all lost: {len(purchases)} orders of 4 kinds paid at Alipay, 0 delivered; "
+        f"reconcile checked {report['checked']}, paid {report['paid']} "
+        f"(then {again['paid']} more): {len(double)} double, {len(missing)} lost"
+    )
+    assert report["paid"] == len(purchases) and report["errors"] == 0
+    assert again["paid"] == 0
+    assert double == []
+    assert missing == []
+
+
+def test_second_and_late_payments_are_refunded(buyers: Buyers) -> None:
+    rows, (first, other) = _buy_goods(buyers, 2)
+    token = rows["users"]["b0"]["token"]
+    # The buyer pays, then (not seeing it yet) pays again from the phone: the first trade cannot
+    # be closed any more, so the second one is paid too.
+    second = buyers.pay(buyers.start(token, first.order, channel="alipay_wap"))
+    # The other order is cancelled, but closing its trade at Alipay fails, and the buyer pays it.
+    late_token = rows["users"]["b1"]["token"]
+    extra = buyers.goods_order(late_token, rows["goods"][:1])
+    buyers.gateway.faults(gateway_errors=3, methods=["alipay.trade.close"])
+    buyers.api(late_token, f"/api/orders/{extra.order}/cancel/")
+    buyers.gateway.faults(gateway_errors=0)
+    buyers.pay(extra)
+
+    purchases = [first, second, other, extra]
+    forms = [buyers.notification(p) for p in purchases]
+    answers = buyers.deliver([buyers.notify_job(f) for f in forms for _ in range(3)])
+
+    def refunds_settled() -> dict[str, Any] | None:
+        state = buyers.audit(purchases, goods=rows["goods"])
+        statuses = [r["status"] for rs in state["refunds"].values() for r in rs]
+        return state if len(statuses) == 2 and set(statuses) == {"succeeded"} else None
+
+    state = wait_until(refunds_settled, timeout=30) or buyers.audit(purchases, goods=rows["goods"])
+    orders = state["orders"]
+    refunded_at_gateway = sum(
+        Decimal(buyers.gateway.trade(p.attempt)["refunded_amount"]) for p in purchases
+    )
+    double = doubles(state, rows["goods"], {})
+    buyers.say(
+        f"surplus payments: 1 order paid twice + 1 paid after it was cancelled, "
+        f"{len(answers.replies)} deliveries ({answers.by_status()}): refunds "
+        f"{state['refunds']}, ¥{refunded_at_gateway} refunded at the gateway, {len(double)} double"
+    )
+    assert answers.failures() == []
+    assert orders[first.order]["status"] == "paid"
+    assert (orders[first.order]["paid_attempts"], orders[first.order]["extra_attempts"]) == (1, 1)
+    assert orders[extra.order]["status"] == "cancelled"
+    assert orders[extra.order]["extra_attempts"] == 1
+    assert [r["automatic"] for r in state["refunds"][first.order]] == [True]
+    assert [r["automatic"] for r in state["refunds"][extra.order]] == [True]
+    assert {r["status"] for rs in state["refunds"].values() for r in rs} == {"succeeded"}
+    total = Decimal(orders[first.order]["total"]) + Decimal(orders[extra.order]["total"])
+    assert refunded_at_gateway == total
+    assert double == []
