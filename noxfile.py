@@ -7,8 +7,9 @@
 
 Each pair has its own virtualenv in ``.nox/``, reused from run to run (``-R`` also skips the
 install step); uv installs into them when it is available. ``DATABASE_URL`` selects PostgreSQL,
-as for ``make test``. The browser tests (demo/tests) and the wheel test (tests/packaging) run
-once, in the default virtualenv: they do not depend on the pair.
+as for ``make test`` (and adds tests/reliability, the demo under gunicorn). The browser tests
+(demo/tests) and the wheel tests (tests/packaging) run once, in the default virtualenv; the
+wheel is the same for every pair.
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ def _core_suite(django: str) -> Callable[[nox.Session], None]:
         skip = os.environ.get("ZHIFU_NOX_SKIP", "")
         if session.name in skip.split():
             session.skip(f"{session.name} is the default virtualenv's pair, already run by make")
-        session.install("-e", ".[test]", f"Django~={django}.0")
+        # [demo] too: tests/reliability runs the demo site under gunicorn (on PostgreSQL).
+        session.install("-e", ".[test,demo]", f"Django~={django}.0")
         if session.venv_backend == "uv":
             session.install("--no-deps", "--reinstall-package", "python-alipay-sdk", ALIPAY_SDK)
         else:
@@ -64,13 +66,9 @@ def _core_suite(django: str) -> Callable[[nox.Session], None]:
         session.run(
             "python", "-c", "import django, sys; print('Django', django.get_version(), sys.version)"
         )
+        # No path: pytest's testpaths (tests/) unless paths are passed after `--`.
         session.run(
-            "pytest",
-            "tests",
-            "--ignore=tests/packaging",
-            "-p",
-            "no:cacheprovider",
-            *session.posargs,
+            "pytest", "--ignore=tests/packaging", "-p", "no:cacheprovider", *session.posargs
         )
 
     return tests
