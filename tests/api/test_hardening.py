@@ -5,6 +5,7 @@ oversized bodies and bad pages get clear errors, and the schema says all of that
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from decimal import Decimal
 
@@ -97,6 +98,17 @@ def test_wallet_payment_in_the_creating_call_is_made_once(buyer_api, user, produ
     assert LedgerEntry.objects.filter(kind="payment").count() == 1
 
 
+def test_a_retry_after_a_failed_answer_tries_again_at_once(buyer_api, product):
+    """The order was made but starting the payment failed (the gateway is down): a retry with
+    the same key does not wait for an answer that will never come, and makes no second order."""
+    body = {**BOOK, "channel": "alipay_qr"}
+    error(post(buyer_api, "/api/orders/", body, "qr-1"), 503, "gateway_unavailable")
+    started = time.monotonic()
+    error(post(buyer_api, "/api/orders/", body, "qr-1"), 503, "gateway_unavailable")
+    assert time.monotonic() - started < 5
+    assert Order.objects.count() == 1
+
+
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_identical_requests_create_one_order(fake_alipay, user, product):
     n = 5
@@ -124,6 +136,41 @@ def test_concurrent_identical_requests_create_one_order(fake_alipay, user, produ
     order = Order.objects.get()
     assert answers == [(201, order.out_trade_no)] * n
     assert IdempotencyKey.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_identical_wallet_payments_pay_once_and_answer_alike(fake_alipay, user, product):
+    """The wallet payment happens after the order's transaction (the answer's phase): the
+    requests that did not create the order wait for the first one's answer."""
+    wallet.post_entry(user, "100.00", "adjustment")
+    n = 4
+    token = str(RefreshToken.for_user(user).access_token)
+    barrier = threading.Barrier(n)
+    answers: list[object] = []
+
+    def send() -> None:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION="Bearer " + token)
+        try:
+            barrier.wait()
+            response = post(client, "/api/orders/", {**BOOK, "channel": "balance"}, "pay-1")
+            answers.append((response.status_code, response.json()))
+        except Exception as exc:  # reported by the assertion below
+            answers.append(repr(exc))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    first = answers[0]
+    assert isinstance(first, tuple) and first[0] == 201, answers
+    assert answers == [first] * n
+    assert first[1]["payment"]["paid"] is True
+    assert wallet.balance(user) == Decimal("87.70")
+    assert Order.objects.count() == 1 and LedgerEntry.objects.filter(kind="payment").count() == 1
 
 
 # -- refunds need permissions, not just is_staff --------------------------------------------------

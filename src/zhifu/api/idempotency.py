@@ -5,13 +5,14 @@ Two phases, so that no transaction is open while a gateway is called:
 
 1. ``create()`` makes the order in the transaction that records the key (one order, whatever
    the number of identical requests racing);
-2. ``respond(order)`` builds the answer (it may start the payment, over HTTP); the first answer
-   is stored with the key, and every later request with that key and body gets it again, with
+2. ``respond(order)`` builds the answer (it may start the payment, over HTTP); the answer is
+   stored with the key, and every later request with that key and body gets it again, with
    ``Idempotent-Replayed: true``.
 
-A retry that arrives while the first request is still in phase 2 answers for itself (starting a
-payment again reuses the open attempt); if that fails (a wallet payment that the first request
-just made), it waits briefly for the first request's answer.
+A retry that arrives while the first request is still in phase 2 waits for its answer (up to
+:data:`WAIT_FOR_FIRST`), so that only one request starts the payment. If the first request
+failed in phase 2 (the gateway was down), it says so in the key's row and a retry answers for
+itself at once; if it vanished (its process died), a retry answers for itself after the wait.
 """
 
 from __future__ import annotations
@@ -21,20 +22,24 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from django.db.models import Q
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 
 from ..exceptions import ZhifuError
-from ..models import Order
+from ..models import IdempotencyKey, Order
 from ..services import idempotency
 
 __all__ = ["HEADER", "create_once"]
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
-# How long a retry waits for the first request's answer when it cannot answer itself.
+# How long a retry waits for the first request's answer (starting a payment at Alipay takes a
+# second or two; a dead request is not waited for longer than this).
 WAIT_FOR_FIRST = 10.0
+# Stored instead of an answer when the first request failed after creating the order.
+_FAILED = {"failed": True}
 
 
 def _load(ref: str) -> Order:
@@ -43,6 +48,11 @@ def _load(ref: str) -> Order:
 
 def _ref(order: Order) -> str:
     return order.out_trade_no
+
+
+def _rows(request: Request, scope: str, key: str) -> Any:
+    user_pk: Any = request.user.pk  # signed in: run_once refused anyone else
+    return IdempotencyKey.objects.filter(user_id=user_pk, scope=scope, key=key)
 
 
 def _replay(stored: dict[str, Any]) -> Response:
@@ -56,14 +66,24 @@ def _snapshot(response: Response) -> dict[str, Any]:
     return {"status": response.status_code, "body": body}
 
 
-def _wait_for_first(where: dict[str, Any]) -> dict[str, Any] | None:
+def _answer_of_first(rows: Any) -> dict[str, Any] | None:
+    """The first request's stored answer; None if it failed, or gave none within the wait."""
     deadline = time.monotonic() + WAIT_FOR_FIRST
-    while time.monotonic() < deadline:
-        stored = idempotency.stored_response(**where)
+    while True:
+        stored = rows.values_list("response", flat=True).first()
         if stored is not None:
-            return stored  # type: ignore[no-any-return]
+            return None if stored.get("failed") else stored
+        if time.monotonic() > deadline:
+            return None
         time.sleep(0.05)
-    return None
+
+
+def _store(rows: Any, snapshot: dict[str, Any]) -> dict[str, Any]:
+    """Store ``snapshot`` unless an answer is stored already; the one stored."""
+    if rows.filter(Q(response__isnull=True) | Q(response__failed=True)).update(response=snapshot):
+        return snapshot
+    stored = rows.values_list("response", flat=True).first()
+    return snapshot if stored is None else stored
 
 
 def create_once(
@@ -80,7 +100,6 @@ def create_once(
     key = request.headers.get(HEADER)
     if key is None:
         return respond(create())
-    where: dict[str, Any] = {"user": request.user, "scope": scope, "key": key}
     order, created = idempotency.run_once(
         user=request.user,
         scope=scope,
@@ -90,23 +109,18 @@ def create_once(
         load=_load,
         ref=_ref,
     )
+    rows = _rows(request, scope, key)
     if not created:
-        stored = idempotency.stored_response(**where)
-        if stored is not None:
-            return _replay(stored)
+        first = _answer_of_first(rows)
+        if first is not None:
+            return _replay(first)
     try:
         response = respond(order)
     except ZhifuError:
-        if created:
-            raise
-        stored = _wait_for_first(where)
-        if stored is None:
-            raise
-        return _replay(stored)
+        rows.filter(response__isnull=True).update(response=_FAILED)
+        raise
     mine = _snapshot(response)
-    first = idempotency.remember_response(**where, response=mine)
-    if not created:
-        return _replay(first)
-    if first != mine:  # a retry answered (and stored) before this request finished: one answer
-        return Response(first["body"], status=first["status"])
-    return response
+    stored = _store(rows, mine)
+    if stored != mine:  # another request with this key answered first: one answer for all
+        return _replay(stored) if not created else Response(stored["body"], stored["status"])
+    return response if created else _replay(stored)
