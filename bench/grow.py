@@ -195,6 +195,13 @@ def clone_paid_history(
         cur.execute("ANALYZE")
 
 
+def no_statement_timeout() -> None:
+    """Growing takes minutes per statement: lift the site's statement timeout for this
+    (the bench's own) connection."""
+    with connection.cursor() as cur:
+        cur.execute("SET statement_timeout = 0")
+
+
 def order_count() -> int:
     with connection.cursor() as cur:
         cur.execute("SELECT count(*) FROM zhifu_order")

@@ -408,6 +408,7 @@ def grow_to(world: World, size: int, step: str) -> dict[str, Any]:
     """Add paid orders (and one user per 10 of them) until the order table holds ``size``."""
     import grow
 
+    grow.no_statement_timeout()
     before = grow.order_count()
     extra = max(0, size - before)
     started = time.monotonic()
@@ -738,6 +739,17 @@ def markdown(result: dict[str, Any]) -> str:
             f"{r4['zhifu_verify_vs_openssl']:.2f} / {r4['median_zhifu_verify_vs_openssl']:.2f} "
             "| >= 0.5 |"
         )
+    if "round_trips" in result:
+        for key, what in (("notify_zhifu", "notification"), ("checkout_zhifu", "checkout")):
+            c = result["round_trips"][key]
+            lines += [
+                "",
+                f"One {what} through Zhifu: {c['round_trips']} round trips — "
+                f"{c['transactions']} transaction(s) (a BEGIN and a COMMIT each) and these "
+                "statements, each with the line that sends it and its caller:",
+                "",
+            ]
+            lines += [f"{n}. `{site}`" for n, site in enumerate(c["sites"], 1)]
     return "\n".join(lines) + "\n"
 
 
