@@ -138,16 +138,6 @@ def test_expired_keys_are_free_again_and_purged(fake_alipay, user, product):
     assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["k-3"]
 
 
-@pytest.mark.django_db
-def test_first_remembered_response_wins(fake_alipay, user, product):
-    buy(user, "k-1")
-    where = {"user": user, "scope": "test:buy", "key": "k-1"}
-    assert idempotency.stored_response(**where) is None
-    assert idempotency.remember_response(**where, response={"n": 1}) == {"n": 1}
-    assert idempotency.remember_response(**where, response={"n": 2}) == {"n": 1}
-    assert idempotency.stored_response(**where) == {"n": 1}
-
-
 def test_fingerprint_ignores_key_order_and_sees_values():
     a = idempotency.fingerprint({"items": [{"sku": "x", "quantity": 1}], "channel": "balance"})
     b = idempotency.fingerprint({"channel": "balance", "items": [{"quantity": 1, "sku": "x"}]})

@@ -17,8 +17,8 @@ write lock), then reads the first one's result: exactly one thing is created. If
 raises, nothing is kept and the key can be used again.
 
 ``create()`` runs inside the transaction: keep it to database work. Calls to a gateway (starting
-an Alipay payment) belong after ``run_once`` returns; the API stores its first answer with
-:func:`remember_response` so that a retry gets the same answer.
+an Alipay payment) belong after ``run_once`` returns; the API stores its first answer in the
+key's ``response`` (:mod:`zhifu.api.idempotency`) so that a retry gets the same answer.
 
 Keys expire after :data:`KEY_LIFETIME` (then a key may be used again). A user's expired keys
 are deleted when that user next uses a key; :func:`purge_expired` deletes all of them (for a
@@ -46,9 +46,7 @@ __all__ = [
     "MAX_KEY_LENGTH",
     "fingerprint",
     "purge_expired",
-    "remember_response",
     "run_once",
-    "stored_response",
     "validate_key",
 ]
 
@@ -138,26 +136,6 @@ def run_once(
             raise
         return _replay(winner, fingerprint, load)
     return result, True
-
-
-def stored_response(*, user: Any, scope: str, key: str) -> Any | None:
-    """The answer remembered for this key (see :func:`remember_response`), or None."""
-    return (
-        IdempotencyKey.objects.filter(user_id=_user_pk(user), scope=scope, key=key)
-        .values_list("response", flat=True)
-        .first()
-    )
-
-
-def remember_response(*, user: Any, scope: str, key: str, response: Any) -> Any:
-    """Store the first answer given for this key and return the one stored: if another call
-    with the same key stored its answer first, that one (so every retry sees one answer)."""
-    user_pk = _user_pk(user)
-    rows = IdempotencyKey.objects.filter(user_id=user_pk, scope=scope, key=key)
-    if rows.filter(response__isnull=True).update(response=response):
-        return response
-    stored = rows.values_list("response", flat=True).first()
-    return response if stored is None else stored
 
 
 def purge_expired(*, now: datetime | None = None) -> int:
