@@ -34,8 +34,9 @@ def doubles(state: dict[str, Any], goods: list[int], buyers_of_course: dict[str,
         for sku, quantity in order["lines"].items():
             if sku.startswith("goods:"):
                 sold[sku.split(":")[1]] += quantity
-    for pk in goods:
-        if state["goods_sold"].get(str(pk)) != sold[str(pk)]:
+    for goods_pk in goods:
+        pk = str(goods_pk)
+        if state["goods_sold"].get(pk) != sold[pk]:
             problems.append(
                 f"goods {pk}: sold {state['goods_sold'].get(str(pk))}, paid {sold[str(pk)]}"
             )

@@ -1,5 +1,6 @@
 """Runs inside the demo site (its settings, its database), in a process of its own:
-``python -m tests.reliability.sitectl <command> '<json>'`` prints one JSON answer.
+``python -m tests.reliability.sitectl <command> '<json>'`` prints one JSON answer, and
+``python -m tests.reliability.sitectl serve`` answers commands read from stdin.
 
 The reliability tests drive the site over HTTP and read its state through this script only, so
 that the test process (configured with ``tests.settings``) never imports the demo's apps.
@@ -165,10 +166,32 @@ def audit(spec: dict[str, Any]) -> dict[str, Any]:
 COMMANDS = {"seed": seed, "reconcile": reconcile, "retry_refunds": retry_refunds, "audit": audit}
 
 
+def serve() -> None:
+    """One command a line on stdin (``{"command": ..., "arg": ...}``), one JSON answer a line on
+    stdout (``{"result": ...}`` or ``{"error": traceback}``): Django starts once per site."""
+    import traceback
+
+    from django.db import connection
+
+    for line in sys.stdin:
+        request = json.loads(line)
+        connection.close()  # a fresh connection each time: the database may have restarted
+        answer: dict[str, Any]
+        try:
+            answer = {"result": COMMANDS[request["command"]](request.get("arg") or {})}
+        except Exception:  # reported to the test, which raises it
+            answer = {"error": traceback.format_exc()}
+        sys.stdout.write(json.dumps(answer) + "\n")
+        sys.stdout.flush()
+
+
 def main() -> None:
     import django
 
     django.setup()
+    if sys.argv[1] == "serve":
+        serve()
+        return
     command, arg = sys.argv[1], json.loads(sys.argv[2] if len(sys.argv) > 2 else "{}")
     print(json.dumps(COMMANDS[command](arg)))
 

@@ -90,24 +90,35 @@ class Site:
         self.env.pop("PYTEST_VERSION", None)  # the settings would take the site for a tool
         self.env.pop("PYTEST_CURRENT_TEST", None)
         self._proc: subprocess.Popen[bytes] | None = None
+        self._ctl: subprocess.Popen[str] | None = None
 
     @property
     def notify_url(self) -> str:
         return self.url + "/zhifu/alipay/notify/"
 
-    def run(self, command: str, arg: dict[str, Any] | None = None, timeout: float = 120) -> Any:
-        """A ``sitectl`` command inside the site; its JSON answer."""
-        done = subprocess.run(
-            [sys.executable, "-m", "tests.reliability.sitectl", command, json.dumps(arg or {})],
-            cwd=REPO,
-            env=self.env,
-            capture_output=True,
-            timeout=timeout,
-            check=False,
-        )
-        if done.returncode:
-            raise RuntimeError(f"sitectl {command} failed:\n{done.stderr.decode()[-3000:]}")
-        return json.loads(done.stdout.decode().strip().splitlines()[-1])
+    def run(self, command: str, arg: dict[str, Any] | None = None) -> Any:
+        """A ``sitectl`` command inside the site (one process serves them all); its answer."""
+        if self._ctl is None or self._ctl.poll() is not None:
+            with open(self.root / "sitectl.log", "ab") as log:
+                self._ctl = subprocess.Popen(
+                    [sys.executable, "-m", "tests.reliability.sitectl", "serve"],
+                    cwd=REPO,
+                    env=self.env,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=log,
+                    text=True,
+                )
+        assert self._ctl.stdin is not None and self._ctl.stdout is not None
+        self._ctl.stdin.write(json.dumps({"command": command, "arg": arg or {}}) + "\n")
+        self._ctl.stdin.flush()
+        line = self._ctl.stdout.readline()
+        if not line:
+            raise RuntimeError(f"sitectl exited:\n{self.log_tail(name='sitectl.log')}")
+        answer = json.loads(line)
+        if "error" in answer:
+            raise RuntimeError(f"sitectl {command} failed:\n{answer['error']}")
+        return answer["result"]
 
     def migrate(self) -> None:
         done = subprocess.run(
@@ -165,6 +176,15 @@ class Site:
         return [int(p) for p in out.stdout.split()]
 
     def stop(self) -> None:
+        if self._ctl is not None:
+            assert self._ctl.stdin is not None
+            self._ctl.stdin.close()  # its loop ends
+            try:
+                self._ctl.wait(15)
+            except subprocess.TimeoutExpired:
+                self._ctl.kill()
+                self._ctl.wait(5)
+            self._ctl = None
         if self._proc is not None and self._proc.poll() is None:
             self._proc.terminate()
             try:
@@ -174,9 +194,9 @@ class Site:
                 self._proc.wait(5)
         self._proc = None
 
-    def log_tail(self, n: int = 4000) -> str:
+    def log_tail(self, n: int = 4000, name: str = "gunicorn.log") -> str:
         try:
-            return self.log.read_text(errors="replace")[-n:]
+            return (self.root / name).read_text(errors="replace")[-n:]
         except OSError:
             return ""
 

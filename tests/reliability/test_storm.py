@@ -10,7 +10,7 @@ import random
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.reliability.buyer import Buyers
+from tests.reliability.buyer import Buyers, Purchase
 from tests.reliability.checks import doubles, lost
 
 PER_KIND = 2
@@ -25,7 +25,7 @@ def test_duplicate_storm_of_every_order_kind(buyers: Buyers) -> None:
     tokens = {n: rows["users"][n]["token"] for n in names}
     skus = [c["sku"] for c in rows["courses"]]
 
-    def buy(name: str) -> object:
+    def buy(name: str) -> Purchase:
         token = tokens[name]
         if name.startswith("goods"):
             purchase = buyers.goods_order(token, rows["goods"], quantity=2)
