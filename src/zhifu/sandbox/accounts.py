@@ -93,10 +93,14 @@ class SandboxKeys:
     alipay: rsa.RSAPrivateKey
     app: rsa.RSAPrivateKey
     root: rsa.RSAPrivateKey
+    # WeChat Pay: the default merchant's API key, the WeChat Pay public key, a platform cert's key
+    wechat_merchant: rsa.RSAPrivateKey | None = None
+    wechat_public: rsa.RSAPrivateKey | None = None
+    wechat_platform: rsa.RSAPrivateKey | None = None
 
     @classmethod
     def generate(cls) -> SandboxKeys:
-        return cls(_new_key(), _new_key(), _new_key())
+        return cls(*(_new_key() for _ in range(6)))
 
 
 class AccountError(ValueError):

@@ -36,6 +36,10 @@ from .notifier import Notifier
 from .store import Store
 from .trades import Trades
 from .web import json_error
+from .wechat import WechatSandbox
+from .wechat.control import handle_control as wechat_control
+from .wechat.gateway import handle_v3
+from .wechat.pages import handle_page as wechat_page
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -46,6 +50,9 @@ __all__ = ["DEFAULT_TIMESTAMP_SKEW", "Sandbox"]
 # Alipay documents no window; a client on a UTC host that formats local time is 8 h off and is
 # refused by Alipay (reference section 1.3), which this catches while tolerating skewed clocks.
 DEFAULT_TIMESTAMP_SKEW = 900.0
+
+
+_ANY = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
 def _rules() -> list[Rule]:
@@ -72,6 +79,16 @@ def _rules() -> list[Rule]:
         Rule("/sandbox/api/settings", endpoint="settings", methods=["GET", "POST"]),
         Rule("/sandbox/api/buyers", endpoint="buyers"),
         Rule("/sandbox/api/buyers/<login>", endpoint="buyer", methods=["POST"]),
+        # WeChat Pay API v3 and its pages (src/zhifu/sandbox/wechat/)
+        Rule("/v3/<path:rest>", endpoint="wechat_v3", methods=_ANY),
+        Rule("/sandbox/api/wechat/<path:rest>", endpoint="wechat_control", methods=_ANY),
+        Rule("/wechat/scan", endpoint="wechat_scan"),
+        Rule("/wechat/pay/<token>", endpoint="wechat_pay", methods=["GET", "POST"]),
+        Rule("/wechat/jsbridge.js", endpoint="wechat_jsbridge"),
+        Rule("/wechat/jsapi/check", endpoint="wechat_jsapi_check", methods=["POST", "OPTIONS"]),
+        Rule("/cgi-bin/mmpayweb-bin/checkmweb", endpoint="wechat_h5"),
+        Rule("/connect/oauth2/authorize", endpoint="wechat_authorize"),
+        Rule("/sns/oauth2/access_token", endpoint="wechat_access_token"),
     ]
 
 
@@ -106,6 +123,9 @@ class Sandbox:
         self.notifier = Notifier(self.store, self.clock, self.accounts, self.faults)
         self.trades = Trades(self.store, self.clock, self.accounts, self.notifier.enqueue)
         self.notifier.on_tick = self.trades.expire_due
+        self.wechat = WechatSandbox(
+            self.store, self.clock, self.accounts, self.data_dir, keys, self.timestamp_skew
+        )
         self.url_map = Map(_rules(), strict_slashes=False)
         self._closed = False
 
@@ -113,12 +133,14 @@ class Sandbox:
 
     def start(self) -> None:
         self.notifier.start()
+        self.wechat.start()
 
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
         self.notifier.stop()
+        self.wechat.stop()
         self.store.set_meta("clock_offset", repr(self.clock.offset()))
         self.store.close()
 
@@ -126,9 +148,12 @@ class Sandbox:
         self.clock.advance(seconds)
         self.store.set_meta("clock_offset", repr(self.clock.offset()))
         self.trades.expire_due()
+        self.wechat.tick()
         if deliver:
             self.notifier.run_due()
+            self.wechat.run_due()
         self.notifier.wake()
+        self.wechat.notifier.wake()
 
     def set_clock(self, when: float | None) -> None:
         """Put the clock at ``when`` (epoch seconds; may be in the past), or back to real time
@@ -146,6 +171,7 @@ class Sandbox:
         triggers, the clock, seller balances and the default buyers' balances back to their
         defaults. Apps, keys and certificates stay, so configured sites keep working."""
         self.notifier.abandon()  # and wait for deliveries in flight
+        self.wechat.reset()
         with self.store.transaction() as db:
             for table in ("attempts", "notifications", "refunds", "trades", "sessions"):
                 db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
@@ -229,6 +255,17 @@ class Sandbox:
             "settings": lambda request: control_api.settings(self, request),
             "buyers": lambda request: control_api.buyers(self, request),
             "buyer": lambda request, login: control_api.buyers(self, request, login),
+            "wechat_v3": lambda request, rest: handle_v3(self.wechat, request),
+            "wechat_control": lambda request, rest: wechat_control(self.wechat, request, rest),
+            "wechat_scan": lambda request: wechat_page(self.wechat, request, "scan"),
+            "wechat_pay": lambda request, token: wechat_page(self.wechat, request, "pay", token),
+            "wechat_jsbridge": lambda request: wechat_page(self.wechat, request, "jsbridge"),
+            "wechat_jsapi_check": lambda request: wechat_page(self.wechat, request, "jsapi_check"),
+            "wechat_h5": lambda request: wechat_page(self.wechat, request, "h5"),
+            "wechat_authorize": lambda request: wechat_page(self.wechat, request, "authorize"),
+            "wechat_access_token": lambda request: wechat_page(
+                self.wechat, request, "access_token"
+            ),
         }
         return views[endpoint]
 

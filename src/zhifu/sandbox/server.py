@@ -17,7 +17,7 @@ from werkzeug.serving import (
     select_address_family,
 )
 
-from .accounts import BUYER_PASSWORD, SandboxKeys
+from .accounts import BUYER_PASSWORD, SANDBOX_JSON, SandboxKeys
 from .app import DEFAULT_TIMESTAMP_SKEW, Sandbox
 
 __all__ = ["RunningSandbox", "SandboxStartError", "serve", "start"]
@@ -125,6 +125,7 @@ def start(
         shown = f"[{shown}]"
     url = f"http://{shown}:{server.port}"
     sandbox.accounts.write_files(url + "/gateway.do")
+    sandbox.wechat.write_files(url, Path(data_dir) / SANDBOX_JSON)
     sandbox.start()
     return RunningSandbox(sandbox, server, url)
 
@@ -133,8 +134,10 @@ def banner(running: RunningSandbox) -> str:
     sandbox = running.sandbox
     app = sandbox.accounts.default_app()
     files = sandbox.key_files()
+    wechat = sandbox.wechat.keys.default()
+    wx_files = sandbox.wechat.keys.files()
     lines = [
-        "Zhifu Alipay sandbox (a local imitation of Alipay's gateway; no real money)",
+        "Zhifu sandbox (a local imitation of Alipay's and WeChat Pay's gateways; no real money)",
         f"  gateway URL        {running.gateway_url}",
         f"  app id             {app.app_id}",
         f"  seller id          {app.seller_id}",
@@ -153,7 +156,13 @@ def banner(running: RunningSandbox) -> str:
             if sandbox.timestamp_skew > 0
             else "not checked"
         ),
-        f"  buyers (password {BUYER_PASSWORD}):",
+        "WeChat Pay (API v3)",
+        f"  base URL           {running.url}/v3/...",
+        f"  mchid / appid      {wechat.mchid} / {wechat.appid} (mode {wechat.mode})",
+        f"  merchant key       {wx_files['merchant_private_key']} (serial {wechat.serial})",
+        f"  APIv3 key          {wx_files['apiv3_key']}",
+        f"  WeChat Pay key     {wx_files['wechatpay_public_key']} ({sandbox.wechat.keys.public.serial})",
+        f"  buyers / WeChat users (password {BUYER_PASSWORD}):",
     ]
     for buyer in sandbox.accounts.buyers():
         lines.append(f"    {buyer.login:<24} balance {buyer.balance}")

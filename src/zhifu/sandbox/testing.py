@@ -26,6 +26,7 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from zhifu.alipay import AlipayClient, load_private_key, load_public_key
+from zhifu.wechatpay import WechatPayClient
 
 from .accounts import SandboxKeys
 from .app import DEFAULT_TIMESTAMP_SKEW
@@ -324,6 +325,89 @@ class SandboxServer:
         if app_id:
             body["app_id"] = app_id
         result: dict[str, str] = self._call("POST", "/sandbox/api/apps", json=body)
+        return result
+
+    # -- WeChat Pay (/v3/..., control API under /sandbox/api/wechat/) ---------------------------
+
+    @property
+    def wechat_info(self) -> dict[str, Any]:
+        """Merchant ids, serials, the APIv3 key, WeChat's keys and the key files."""
+        result: dict[str, Any] = self._call("GET", "/sandbox/api/wechat/info")
+        return result
+
+    def wechat_client(self, **overrides: Any) -> WechatPayClient:
+        """A :class:`zhifu.wechatpay.WechatPayClient` for the default merchant, in the mode
+        the merchant is in now (public key, certificates, or both while migrating)."""
+        info = self.wechat_info
+        files = info["key_files"]
+        options: dict[str, Any] = {
+            "mchid": info["mchid"],
+            "appid": info["appid"],
+            "merchant_private_key": Path(files["merchant_private_key"]),
+            "merchant_serial_no": info["merchant_serial_no"],
+            "apiv3_key": info["apiv3_key"],
+            "base_url": self.url,
+        }
+        if info["mode"] in ("public_key", "migration"):
+            options["wechatpay_public_key"] = info["wechatpay_public_key"]
+            options["wechatpay_public_key_id"] = info["wechatpay_public_key_id"]
+        if info["mode"] in ("certificate", "migration"):
+            options["platform_certificates"] = True
+        options.update(overrides)
+        return WechatPayClient(**options)
+
+    def wechat_mode(self, mode: str, public_key_share: float | None = None) -> dict[str, Any]:
+        """Switch the default merchant to ``public_key``, ``certificate`` or ``migration``."""
+        body: dict[str, Any] = {"mode": mode}
+        if public_key_share is not None:
+            body["public_key_share"] = public_key_share
+        mchid = self.wechat_info["mchid"]
+        result: dict[str, Any] = self._call(
+            "POST", f"/sandbox/api/wechat/merchants/{mchid}/mode", json=body
+        )
+        return result
+
+    def wechat_pay(
+        self, out_trade_no: str, buyer: str | None = None, *, result: str = "SUCCESS"
+    ) -> dict[str, Any]:
+        """Pay a WeChat order of the default merchant as the wallet would (or fail it)."""
+        mchid = self.wechat_info["mchid"]
+        body: dict[str, Any] = {"result": result}
+        if buyer:
+            body["buyer"] = buyer
+        paid: dict[str, Any] = self._call(
+            "POST", f"/sandbox/api/wechat/orders/{mchid}/{out_trade_no}/pay", json=body
+        )
+        return paid
+
+    def wechat_order(self, out_trade_no: str) -> dict[str, Any]:
+        mchid = self.wechat_info["mchid"]
+        found: dict[str, Any] = self._call(
+            "GET", f"/sandbox/api/wechat/orders/{mchid}/{out_trade_no}"
+        )
+        return found
+
+    def wechat_notifications(self, out_trade_no: str | None = None) -> list[dict[str, Any]]:
+        """Every WeChat notification attempt (headers, body, status_code, outcome, ...)."""
+        params = {"out_trade_no": out_trade_no} if out_trade_no else {}
+        attempts: list[dict[str, Any]] = self._call(
+            "GET", "/sandbox/api/wechat/notifications", params=params
+        )["attempts"]
+        return attempts
+
+    def wait_for_wechat_notifications(
+        self, out_trade_no: str, count: int = 1, *, timeout: float = 10.0
+    ) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while True:
+            attempts = self.wechat_notifications(out_trade_no)
+            if len(attempts) >= count or time.monotonic() > deadline:
+                return attempts
+            time.sleep(0.02)
+
+    def wechat_faults(self, **kwargs: Any) -> dict[str, Any]:
+        """Inject WeChat faults (docs/sandbox.md); ``sb.wechat_faults(reset=True)`` clears."""
+        result: dict[str, Any] = self._call("POST", "/sandbox/api/wechat/faults", json=kwargs)
         return result
 
     def set_notify_triggers(self, **triggers: list[str]) -> dict[str, list[str]]:
