@@ -4,6 +4,7 @@ schedule, faults the site must survive; verified and decrypted with the site's c
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 
 import pytest
 
@@ -70,7 +71,7 @@ def test_the_whole_schedule_then_failed(
     sb.advance_clock(2 * 86400)
     attempts = sb.wechat_notifications("ZFT00003")
     assert len(attempts) == len(RETRY_INTERVALS) + 1 == 16
-    gaps = [round(b["scheduled_ts"] - a["scheduled_ts"]) for a, b in zip(attempts, attempts[1:])]
+    gaps = [round(b["scheduled_ts"] - a["scheduled_ts"]) for a, b in pairwise(attempts)]
     assert gaps == [
         15,
         15,

@@ -1,0 +1,114 @@
+"""``wechatpayv3`` from PyPI, unmodified, drives the sandbox: Native order, query, close,
+refund, refund query and its own callback verification + decryption, in public-key mode and in
+platform-certificate mode (with a certificate rotated under it).
+
+wechatpayv3 hard-codes ``https://api.mch.weixin.qq.com``; the only change is pointing its
+``_core._gate_way`` at the sandbox, as its users do for any proxy. In certificate mode its
+constructor would download ``/v3/certificates`` from WeChat, so its ``cert_dir`` is seeded with
+the platform certificates the sandbox wrote (its documented cache layout, ``<serial>.pem``).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from zhifu.sandbox.testing import SandboxServer
+
+from .conftest import WechatReceiver
+
+wechatpayv3 = pytest.importorskip(
+    "wechatpayv3", reason="wechatpayv3 is not installed (pip install -e '.[dev]')"
+)
+
+
+def _client(sb: SandboxServer, notify_url: str, cert_dir: Path | None = None) -> Any:
+    info = sb.wechat_info
+    files = info["key_files"]
+    options: dict[str, Any] = {
+        "wechatpay_type": wechatpayv3.WeChatPayType.NATIVE,
+        "mchid": info["mchid"],
+        "private_key": Path(files["merchant_private_key"]).read_text(encoding="ascii"),
+        "cert_serial_no": info["merchant_serial_no"],
+        "appid": info["appid"],
+        "apiv3_key": info["apiv3_key"],
+        "notify_url": notify_url,
+    }
+    if cert_dir is None:
+        options["public_key"] = info["wechatpay_public_key"]
+        options["public_key_id"] = info["wechatpay_public_key_id"]
+    else:
+        options["cert_dir"] = str(cert_dir)
+    client = wechatpayv3.WeChatPay(**options)
+    client._core._gate_way = sb.url  # its only way to another host
+    return client
+
+
+def _drive(sb: SandboxServer, client: Any, receiver: WechatReceiver, number: str) -> None:
+    code, text = client.pay(description="课程", out_trade_no=number, amount={"total": 990})
+    assert code == 200, text
+    assert json.loads(text)["code_url"].startswith("weixin://wxpay/bizpayurl?pr=")
+    code, text = client.query(out_trade_no=number)
+    assert (code, json.loads(text)["trade_state"]) == (200, "NOTPAY")
+    sb.wechat_pay(number)
+    code, text = client.query(out_trade_no=number)
+    paid = json.loads(text)
+    assert (code, paid["trade_state"], paid["amount"]["total"]) == (200, "SUCCESS", 990)
+    code, text = client.query(transaction_id=paid["transaction_id"])
+    assert code == 200 and json.loads(text)["out_trade_no"] == number
+    code, text = client.refund(
+        out_refund_no=f"R{number}",
+        amount={"refund": 190, "total": 990, "currency": "CNY"},
+        out_trade_no=number,
+    )
+    assert (code, json.loads(text)["status"]) == (200, "PROCESSING"), text
+    sb.advance_clock(10)
+    code, text = client.query_refund(out_refund_no=f"R{number}")
+    assert (code, json.loads(text)["status"]) == (200, "SUCCESS")
+    # its callback() verifies and decrypts what the site received
+    sb.wait_for_wechat_notifications(number, 2)
+    events = []
+    for headers, body in zip(receiver.headers, receiver.bodies, strict=True):
+        result = client.callback(headers, body)
+        assert result, "wechatpayv3 refused a sandbox notification"
+        events.append((result["event_type"], result["resource"]["out_trade_no"]))
+    assert events == [("TRANSACTION.SUCCESS", number), ("REFUND.SUCCESS", number)]
+    # close: an unpaid order answers 204 (signed, empty body)
+    client.pay(description="x", out_trade_no=f"{number}C", amount={"total": 1})
+    code, _ = client.close(out_trade_no=f"{number}C")
+    assert code == 204
+    code, text = client.query(out_trade_no=f"{number}C")
+    assert json.loads(text)["trade_state"] == "CLOSED"
+
+
+def test_public_key_mode(sb: SandboxServer, wx_receiver: WechatReceiver) -> None:
+    _drive(sb, _client(sb, wx_receiver.url), wx_receiver, "WPV3PK01")
+
+
+def test_certificate_mode_with_a_rotation(
+    sb: SandboxServer, wx_receiver: WechatReceiver, tmp_path: Path
+) -> None:
+    sb.wechat_mode("certificate")
+    cert_dir = tmp_path / "certs"
+    shutil.copytree(sb.wechat_info["key_files"]["platform_certificates_dir"], cert_dir)
+    client = _client(sb, wx_receiver.url, cert_dir)
+    _drive(sb, client, wx_receiver, "WPV3CT01")
+    rotated = sb._call("POST", "/sandbox/api/wechat/certificates/rotate", json={})
+    code, text = client.query(out_trade_no="WPV3CT01")  # signed by the new certificate
+    assert code == 200, text
+    assert (cert_dir / f"{rotated['serial_no']}.pem").exists()  # it downloaded /v3/certificates
+
+
+def test_a_forged_notification_is_refused_by_its_callback(
+    sb: SandboxServer, wx_receiver: WechatReceiver
+) -> None:
+    client = _client(sb, wx_receiver.url)
+    sb.wechat_faults(corrupt_notifications=1)
+    client.pay(description="x", out_trade_no="WPV3FG01", amount={"total": 1})
+    sb.wechat_pay("WPV3FG01")
+    sb.wait_for_wechat_notifications("WPV3FG01")
+    assert not client.callback(wx_receiver.headers[0], wx_receiver.bodies[0])
