@@ -248,3 +248,14 @@ def test_return_page_in_chinese(client) -> None:
     }
     english = client.get("/zhifu/alipay/return/").content.decode()
     assert "Cannot show this payment" in english and "无法" not in english
+
+
+@pytest.mark.django_db
+def test_an_order_of_several_lines_is_named_in_the_active_language(user) -> None:
+    from zhifu.services.orders import LineSpec, create_order
+
+    lines = [LineSpec("Python 入门", Decimal("1.00")), LineSpec("Django", Decimal("2.00"))]
+    with translation.override("zh-hans"):
+        assert create_order(user, lines=lines).subject == "Python 入门 等 2 件"
+    with translation.override("en"):
+        assert create_order(user, lines=lines).subject == "Python 入门 and others, 2 items"
