@@ -14,6 +14,7 @@ from typing import Any
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ..catalog import resolve
@@ -187,7 +188,11 @@ def create_order(
         raise OrderError("invalid_expiry", _("the expiry must be a positive timedelta"))
     title = (subject or lines[0].title if len(lines) == 1 else subject or "").strip()
     if not title:
-        title = f"{lines[0].title} 等 {len(lines)} 件"
+        # several lines, none chosen as the subject: "Python 入门 等 3 件" in Chinese
+        title = gettext("%(title)s and others, %(count)s items") % {
+            "title": lines[0].title,
+            "count": len(lines),
+        }
     with transaction.atomic():
         order = Order.objects.create(
             user=user,
