@@ -21,6 +21,7 @@ from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
+from tests.conftest import wait_until
 from tests.core.factories import make_order
 from tests.wechatpay.peer import FakeWechatPay, WechatKey, new_platform_certificate, new_public_key
 from zhifu.conf import DEFAULTS
@@ -454,3 +455,49 @@ def test_the_site_checks_run_the_wechatpay_checks(settings, fake_alipay, merchan
         "WECHATPAY": wechatpay_settings(merchant, wechat_key, APIV3_KEY="too-short"),
     }
     assert "zhifu.E021" in {m.id for m in check_zhifu_settings()}
+
+
+# --- over real HTTP, against the sandbox's WeChat Pay ------------------------------------------
+
+
+def test_purchase_and_refund_against_the_sandbox_over_http(
+    sandbox_zhifu, settings, live_server, user, fulfilled
+):
+    """The site (live server) and the local sandbox talk HTTP both ways: the order is placed,
+    the sandbox wallet pays, its notification is verified and applied, then a refund settles
+    by the sandbox's REFUND.SUCCESS notification."""
+    sb = sandbox_zhifu
+    sb.wechat_mode("public_key")
+    info = sb.wechat_info
+    settings.ZHIFU = {
+        **settings.ZHIFU,
+        "PROVIDERS": [*DEFAULTS["PROVIDERS"], PROVIDER],
+        "WECHATPAY": {
+            "MCHID": info["mchid"],
+            "APPID": info["appid"],
+            "MERCHANT_PRIVATE_KEY": info["key_files"]["merchant_private_key"],
+            "MERCHANT_CERT": info["key_files"]["merchant_certificate"],
+            "MERCHANT_SERIAL": info["merchant_serial_no"],
+            "APIV3_KEY": info["apiv3_key"],
+            "PUBLIC_KEY": info["wechatpay_public_key"],
+            "PUBLIC_KEY_ID": info["wechatpay_public_key_id"],
+            "GATEWAY_URL": sb.url,
+            "NOTIFY_URL": live_server.url + NOTIFY,
+        },
+    }
+    assert [m.id for m in registry.get("wechatpay").check()] == []
+    order = make_order(user, "12.30")
+    attempt = start_payment(order, "wechat_native", user=user).attempt
+    assert attempt.qr_code.startswith("weixin://wxpay/bizpayurl")
+    sb.wechat_pay(attempt.out_trade_no)
+    assert wait_until(lambda: Order.objects.get(pk=order.pk).status == Order.Status.PAID)
+    assert fulfilled == [("paid", order.out_trade_no)]
+
+    refund = refund_order(Order.objects.get(pk=order.pk), amount="2.30")
+    assert refund.status in (Refund.Status.PENDING, Refund.Status.SUCCEEDED)
+    assert wait_until(
+        lambda: Refund.objects.get(pk=refund.pk).status == Refund.Status.SUCCEEDED, timeout=30
+    )
+    assert Order.objects.get(pk=order.pk).refunded_amount == Decimal("2.30")
+    reasons = set(Notification.objects.values_list("outcome", flat=True))
+    assert reasons <= {"applied", "duplicate"}, reasons
