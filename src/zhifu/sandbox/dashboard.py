@@ -34,4 +34,10 @@ def handle_dashboard(sandbox: Sandbox, request: Request) -> Response:
         now=fmt(sandbox.clock.now()),
         time_scale=sandbox.clock.scale,
         key_files=sandbox.key_files(),
+        wechat_merchants=sandbox.wechat.keys.merchants(),
+        wechat_orders=sandbox.wechat.orders.find(limit=100),
+        wechat_refunds=sandbox.wechat.orders.refunds(limit=100),
+        wechat_attempts=list(reversed(sandbox.wechat.notifier.attempts()))[:100],
+        wechat_key_files=sandbox.wechat.keys.files(),
+        wechat_public_key_id=sandbox.wechat.keys.public.serial,
     )

@@ -127,3 +127,13 @@ def test_the_bridge_script_is_served(sb: SandboxServer) -> None:
     script = httpx.get(f"{sb.url}/wechat/jsbridge.js")
     assert script.headers["Content-Type"].startswith("application/javascript")
     assert "getBrandWCPayRequest" in script.text and "WeixinJSBridgeReady" in script.text
+
+
+def test_the_dashboard_shows_wechat_orders_and_attempts(
+    sb: SandboxServer, wxc: WechatPayClient
+) -> None:
+    wxc.native(out_trade_no="ZFW00005", total="1.00", description="看板")
+    page = httpx.get(f"{sb.url}/sandbox/")
+    assert page.status_code == 200
+    assert "ZFW00005" in page.text and sb.wechat_info["mchid"] in page.text
+    assert "/wechat/pay/" in page.text  # the unpaid order's wallet link
