@@ -199,3 +199,13 @@ def test_jsapi_order_needs_the_openid_of_a_sandbox_user(
     assert (error.status, error.code) == (400, "PARAM_ERROR")
     paid = sb.wechat_pay("ZFJS0001")  # paid by the user the order names
     assert paid["trade_state"] == "SUCCESS" and paid["payer_openid"] == openid
+
+
+def test_out_trade_no_with_every_allowed_character_round_trips(
+    sb: SandboxServer, wxc: WechatPayClient
+) -> None:
+    number = "ZF|a*B-1_9"  # "|" travels percent-encoded; the signature covers the raw path
+    wxc.native(out_trade_no=number, total="1.00", description="x")
+    assert wxc.query(out_trade_no=number).out_trade_no == number
+    wxc.close(number)
+    assert sb.wechat_order(number)["trade_state"] == "CLOSED"
