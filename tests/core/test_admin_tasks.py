@@ -106,7 +106,12 @@ def test_tasks_and_commands(fake_alipay, user, capsys, fulfilled):
     assert tasks.expire_orders.apply().get() == 1
     assert Order.objects.get(pk=order.pk).status == "expired"
     assert fulfilled == [("expired", order.out_trade_no)]
-    assert tasks.reconcile_payments.apply().get() == {"checked": 0, "paid": 0, "errors": 0}
+    assert tasks.reconcile_payments.apply().get() == {
+        "checked": 0,
+        "paid": 0,
+        "errors": 0,
+        "swept": 0,
+    }
     assert tasks.retry_unknown_refunds.apply().get() == 0
     for command in ("zhifu_expire_orders", "zhifu_reconcile", "zhifu_retry_refunds"):
         call_command(command)
