@@ -180,6 +180,39 @@ def test_native_purchase_then_duplicate_forged_and_probe_notifications(wechat, u
     assert all(n.provider == "wechatpay" for n in Notification.objects.all())
 
 
+@pytest.mark.parametrize("mode", ["certificate", "migration"])
+def test_certificate_and_migration_modes_verify_by_serial(
+    mode, fake_alipay, settings, merchant, wechat_key, peer, tmp_path, user
+):
+    """Certificate mode downloads WeChat's platform certificates (and keeps them in
+    PLATFORM_CERT_DIR); while migrating, notifications signed by either key are accepted."""
+    wx = wechatpay_settings(merchant, wechat_key, PLATFORM_CERT_DIR=str(tmp_path))
+    if mode == "certificate":
+        wx = {k: v for k, v in wx.items() if not k.startswith("PUBLIC_KEY")}
+    settings.ZHIFU = {
+        **fake_alipay.config,
+        "PROVIDERS": [*DEFAULTS["PROVIDERS"], PROVIDER],
+        "WECHATPAY": wx,
+    }
+    peer.mode = mode
+    use_transport(peer.transport())
+    assert registry.get("wechatpay").check() == []
+    order = make_order(user)
+    attempt = start_payment(order, "wechat_native", user=user).attempt
+    resource = peer.pay(attempt.out_trade_no)
+    keys = [peer.platform[0]] + ([peer.public_key] if mode == "migration" else [])
+    for key in keys:
+        assert (
+            notify(*peer.notification("TRANSACTION.SUCCESS", resource, key=key)).status_code == 204
+        )
+    assert Order.objects.get(pk=order.pk).status == Order.Status.PAID
+    assert peer.certificate_downloads == 1  # on the first certificate-signed message
+    assert (tmp_path / f"{peer.platform[0].serial}.pem").exists()
+    if mode == "certificate":  # the public key is not configured: its signature is not trusted
+        answer = notify(*peer.notification("TRANSACTION.SUCCESS", resource, key=peer.public_key))
+        assert answer.status_code == 400
+
+
 @pytest.mark.parametrize(
     ("changes", "reason"),
     [
