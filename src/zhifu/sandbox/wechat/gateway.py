@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import secrets
+import sys
 import time
+import traceback
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, unquote
 
@@ -60,6 +62,10 @@ def handle_v3(wx: WechatSandbox, request: Request) -> Response:
         status, data = _route(wx, request, merchant, path)
     except WechatApiError as exc:
         return _answer(wx, merchant, serial, exc.status, exc.body(), request_id, "")
+    except Exception:  # noqa: BLE001 - answer as WeChat would, log, never show a traceback
+        traceback.print_exc(file=sys.stderr)
+        failure = {"code": "SYSTEM_ERROR", "message": "系统异常，请稍后重试 (see the sandbox log)"}
+        return _answer(wx, merchant, serial, 500, failure, request_id, "")
     response = _answer(wx, merchant, serial, status, data, request_id, path)
     if wx.faults.take("api_timeouts", path):
         time.sleep(float(wx.faults.value("api_timeout_seconds")))  # took effect; reply held
@@ -172,6 +178,15 @@ def _json_body(request: Request) -> dict[str, Any]:
         ) from None
     if not isinstance(data, dict):
         raise WechatApiError(400, "PARAM_ERROR", "请求体须为JSON对象 (expected a JSON object)")
+    text = raw.decode("utf-8")
+    astral = next((ch for ch in text if ord(ch) > 0xFFFF), None)
+    if astral is not None:  # API v3 takes UTF-8 of 1-3 bytes only (reference 1.4)
+        raise WechatApiError(
+            400,
+            "PARAM_ERROR",
+            f"请求包含4字节UTF-8字符 U+{ord(astral):X} (emoji and other characters beyond "
+            "U+FFFF are refused)",
+        )
     return data
 
 
