@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -62,6 +63,7 @@ def site(pg_server: str, gateway: Any) -> Iterator[Site]:
     finally:
         site.stop()
         drop_database(pg_server, name)
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -37,6 +37,18 @@ def seed(spec: dict[str, Any]) -> dict[str, Any]:
         if money:
             wallet.post_entry(user, Decimal(money), "adjustment", memo="reliability seed")
         users[name] = {"id": user.pk, "token": str(RefreshToken.for_user(user).access_token)}
+    if spec.get("staff"):  # may refund (zhifu.add_refund), through the API
+        from django.contrib.auth.models import Permission
+
+        staff = get_user_model().objects.create_user(
+            f"{prefix}-staff", password="pw-reliab-1", is_staff=True
+        )
+        staff.user_permissions.add(
+            *Permission.objects.filter(
+                content_type__app_label="zhifu", codename__in=["add_refund", "view_refund"]
+            )
+        )
+        users["staff"] = {"id": staff.pk, "token": str(RefreshToken.for_user(staff).access_token)}
     goods = [
         Goods.objects.create(name=f"{prefix} goods {i}", price=Decimal("1.00")).pk
         for i in range(spec.get("goods", 0))

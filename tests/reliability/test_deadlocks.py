@@ -10,6 +10,7 @@ enrollment; two readers rewarding each other from their wallets.
 
 from __future__ import annotations
 
+import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -109,8 +110,12 @@ def test_two_orders_of_one_course_paid_at_once_enroll_once(buyers: Buyers) -> No
 
 
 def test_readers_rewarding_each_other_from_their_wallets_do_not_deadlock(buyers: Buyers) -> None:
+    """Paying locks the payer's wallet, fulfilment the author's; refunding such a reward
+    credits the payer and takes it back from the author. Crossing pairs of either must wait."""
     names = [f"r{i}" for i in range(2 * PAIRS)]
-    rows = buyers.seed(users=names, wallet=dict.fromkeys(names, "100.00"), articles=names)
+    rows = buyers.seed(
+        users=names, wallet=dict.fromkeys(names, "100.00"), articles=names, staff=True
+    )
     users = rows["users"]
     url = buyers.site.url + "/api/articles/{}/rewards/"
     rounds = 3
@@ -124,15 +129,33 @@ def test_readers_rewarding_each_other_from_their_wallets_do_not_deadlock(buyers:
                     ("json", (url.format(rows["articles"][author]), users[payer]["token"], body))
                 )
     answers = buyers.deliver(jobs)
-    paid = sum(1 for s, body in answers.replies if s == 201 and '"paid":true' in body)
-    ids = [u["id"] for u in users.values()]
-    state = buyers.audit([], users=ids)
+    paid = [json.loads(body) for s, body in answers.replies if s == 201]
+    ids = [users[n]["id"] for n in names]
+    after_paying = buyers.audit([], users=ids)
+
+    # staff refunds every reward at once: each refund crosses another one the other way
+    staff = users["staff"]["token"]
+    refunds = buyers.deliver(
+        [
+            (
+                "json",
+                (buyers.site.url + "/api/refunds/", staff, {"out_trade_no": p["out_trade_no"]}),
+            )
+            for p in paid
+        ]
+    )
+    state = buyers.audit([p["out_trade_no"] for p in paid], users=ids)
+    refunded = sum(1 for o in state["orders"].values() if o["status"] == "refunded")
     buyers.say(
-        f"wallet rewards crossing: {len(jobs)} rewards between {len(names) // 2} pairs, "
-        f"{paid} paid, answers {answers.by_status()}, "
+        f"wallet rewards crossing: {len(jobs)} rewards between {len(names) // 2} pairs paid at "
+        f"once: {answers.by_status()}, {len(paid)} paid; then all refunded at once: "
+        f"{refunds.by_status()}, {refunded} refunded; "
         f"{state['wallet_mismatches']} ledger mismatches"
     )
-    assert answers.by_status() == {201: len(jobs)}, [r for r in answers.replies if r[0] != 201][:3]
-    assert paid == len(jobs)
+    assert answers.by_status() == {201: len(jobs)}, answers.failures()[:3]
+    assert all(p["paid"] for p in paid)
+    assert set(after_paying["wallets"].values()) == {"100.00"}  # each gave and received as much
+    assert refunds.by_status() == {201: len(paid)}, refunds.failures()[:3]
+    assert refunded == len(paid)
     assert state["wallet_mismatches"] == 0
-    assert set(state["wallets"].values()) == {"100.00"}  # each gave and received as much
+    assert set(state["wallets"].values()) == {"100.00"}

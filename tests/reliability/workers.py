@@ -42,13 +42,13 @@ def post_json(job: tuple[str, str, dict[str, Any]]) -> tuple[int, str]:
 
 def call(job: tuple[str, Any]) -> tuple[int, str]:
     """One job of a mixed batch: ``("form", (url, form))``, ``("get", url)`` or
-    ``("json", (url, token, body))``; ``"form-8s"`` gives up after 8 seconds, as Alipay does
-    on a site that does not answer."""
+    ``("json", (url, token, body))``; ``"form-12s"`` gives up after 12 seconds, as Alipay
+    gives up on a site that does not answer."""
     kind, arg = job
     if kind == "form":
         return post_form(arg)
-    if kind == "form-8s":
-        return post_form(arg, httpx.Timeout(8.0))
+    if kind == "form-12s":
+        return post_form(arg, httpx.Timeout(12.0))
     if kind == "get":
         return get(arg)
     return post_json(arg)
