@@ -1,4 +1,5 @@
-"""``wechatpayv3`` from PyPI, unmodified, drives the sandbox: Native order, query, close,
+"""``wechatpayv3`` from PyPI, unmodified, drives the sandbox: Native, H5 and JSAPI orders (its
+JSAPI ``paySign`` accepted by the sandbox's bridge), query, close,
 refund, refund query and its own callback verification + decryption, in public-key mode and in
 platform-certificate mode (with a certificate rotated under it).
 
@@ -12,9 +13,11 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from zhifu.sandbox.testing import SandboxServer
@@ -112,3 +115,39 @@ def test_a_forged_notification_is_refused_by_its_callback(
     sb.wechat_pay("WPV3FG01")
     sb.wait_for_wechat_notifications("WPV3FG01")
     assert not client.callback(wx_receiver.headers[0], wx_receiver.bodies[0])
+
+
+def test_h5_and_jsapi_orders_and_its_pay_sign(
+    sb: SandboxServer, wx_receiver: WechatReceiver
+) -> None:
+    client = _client(sb, wx_receiver.url)
+    code, text = client.pay(
+        description="x",
+        out_trade_no="WPV3H501",
+        amount={"total": 100},
+        pay_type=wechatpayv3.WeChatPayType.H5,
+        scene_info={"payer_client_ip": "1.2.3.4", "h5_info": {"type": "Wap"}},
+    )
+    assert code == 200, text
+    assert httpx.get(json.loads(text)["h5_url"], follow_redirects=True).status_code == 200
+    info = sb.wechat_info
+    code, text = client.pay(
+        description="x",
+        out_trade_no="WPV3JS01",
+        amount={"total": 100},
+        pay_type=wechatpayv3.WeChatPayType.JSAPI,
+        payer={"openid": info["users"][0]["openid"]},
+    )
+    assert code == 200, text
+    package = f"prepay_id={json.loads(text)['prepay_id']}"
+    stamp, nonce = str(int(time.time())), "5K8264ILTKCH16CQ2502SI8ZNMTM67VS"
+    params = {
+        "appId": info["appid"],
+        "timeStamp": stamp,
+        "nonceStr": nonce,
+        "package": package,
+        "signType": "RSA",
+        "paySign": client.sign([info["appid"], stamp, nonce, package]),
+    }
+    check = httpx.post(f"{sb.url}/wechat/jsapi/check", json=params).json()
+    assert check["ok"], check  # the sandbox's bridge accepts wechatpayv3's paySign
