@@ -211,7 +211,7 @@ def test_a_reconcile_job_that_was_down_catches_up_without_a_burst(fake_alipay, u
     assert reconcile_payments(now=late).checked == 1
     attempt.refresh_from_db()
     assert attempt.next_check_at == created + timedelta(hours=26)
-    assert next_check(attempt, created + timedelta(hours=27), 2) is None
+    assert next_check(attempt, created + timedelta(hours=27)) is None
 
 
 @pytest.mark.django_db

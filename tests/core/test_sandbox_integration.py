@@ -6,6 +6,7 @@ return, lost notifications, expiry, late and double payments, refunds with gatew
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -18,6 +19,7 @@ from django.utils import timezone
 from tests.conftest import get_as, wait_until
 from tests.core.factories import make_order
 from tests.core.http_worker import post_form
+from zhifu.conf import zhifu_settings
 from zhifu.models import LedgerEntry, Notification, Order, PaymentAttempt, Refund
 from zhifu.sandbox.testing import SandboxError
 from zhifu.services import wallet
@@ -117,7 +119,7 @@ def test_reconcile_backs_off_while_nothing_happens(sandbox_zhifu, user, product)
     attempt = start.attempt
     moments = []
     now = attempt.created_at
-    for _ in range(12):
+    for _ in range(40):
         attempt.refresh_from_db()
         if attempt.next_check_at is None:
             break
@@ -129,6 +131,12 @@ def test_reconcile_backs_off_while_nothing_happens(sandbox_zhifu, user, product)
     assert moments == sorted(moments)
     assert moments[-1] > timedelta(hours=25)  # covers Alipay's notification window
     assert len(moments) == attempt.check_count
+    # while the order could be paid (30 minutes), never more than a few minutes between checks
+    payable = [m for m in moments if m <= timedelta(minutes=30)]
+    gaps = [b - a for a, b in itertools.pairwise(payable)]
+    assert gaps and max(gaps) <= timedelta(seconds=181)
+    # afterwards, the schedule's backoff: no more checks than the schedule has steps
+    assert len(moments) - len(payable) <= len(zhifu_settings.RECONCILE_SCHEDULE)
 
 
 def test_expiry_closes_the_trade_at_the_sandbox(sandbox_zhifu, user, product, fulfilled):

@@ -40,14 +40,12 @@ class ReconcileReport:
 
 
 def next_check(
-    attempt: PaymentAttempt,
-    now: datetime,
-    checks_done: int,
-    *,
-    payable_until: datetime | None = None,
+    attempt: PaymentAttempt, now: datetime, *, payable_until: datetime | None = None
 ) -> datetime | None:
-    """The next time to query ``attempt`` after ``checks_done`` queries, or None when the
-    schedule (which covers the gateways' notification windows) is exhausted.
+    """The next time to query ``attempt`` after a query at ``now``: the schedule's next step
+    (``created_at + RECONCILE_SCHEDULE[i]`` after ``now``; a job that was down does not catch
+    up in a burst), or None when the schedule, which covers the gateways' notification windows,
+    is exhausted.
 
     While the attempt can still be paid (``payable_until``, its order's expiry), it is asked at
     least every ``RECONCILE_WHILE_PAYABLE`` seconds, so a payment whose notification was lost is
@@ -55,11 +53,7 @@ def next_check(
     schedule = list(zhifu_settings.RECONCILE_SCHEDULE)
     created = attempt.created_at
     planned = next(
-        (
-            when
-            for offset in schedule[checks_done:]
-            if (when := created + timedelta(seconds=offset)) > now
-        ),
+        (when for offset in schedule if (when := created + timedelta(seconds=offset)) > now),
         None,
     )
     if payable_until is not None and now < payable_until:
@@ -126,7 +120,7 @@ def reconcile_payments(
         PaymentAttempt.objects.filter(pk=attempt.pk).update(
             check_count=checks,
             last_checked_at=now,
-            next_check_at=next_check(fresh, now, checks, payable_until=payable) if open_ else None,
+            next_check_at=next_check(fresh, now, payable_until=payable) if open_ else None,
         )
         if order.is_paid and not was_paid:
             report.paid += 1
