@@ -16,6 +16,7 @@ from zhifu.wechatpay import (
     parse_authorization,
 )
 
+from ..helpers import test_keys
 from .helpers import raw_call, signer
 
 QUERY = "/v3/pay/transactions/out-trade-no/NOSUCHORDER?mchid={mchid}"
@@ -203,3 +204,11 @@ def test_an_unknown_api_is_a_wechat_style_404(sb: SandboxServer) -> None:
     assert answer.status_code == 404
     assert answer.json()["code"] == "NOT_FOUND"
     assert answer.headers["Request-ID"]
+
+
+def test_timestamp_skew_zero_turns_the_window_off() -> None:
+    with SandboxServer(timestamp_skew=0, keys=test_keys()) as unchecked:
+        answer = raw_call(
+            unchecked, "GET", _query_path(unchecked), timestamp=int(time.time()) - 86400
+        )
+        assert answer.status_code == 404  # past authentication: the order does not exist

@@ -35,7 +35,7 @@ class WechatSandbox:
         self.accounts = accounts
         # 0 turns the window off, as for Alipay; otherwise at most WeChat's 300 s
         self.timestamp_skew = (
-            min(MAX_REQUEST_SKEW, int(timestamp_skew)) if timestamp_skew else 10**12
+            max(1, min(MAX_REQUEST_SKEW, int(timestamp_skew))) if timestamp_skew else 10**12
         )
         self.keys = WechatKeys(
             store,
