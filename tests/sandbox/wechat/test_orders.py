@@ -34,6 +34,7 @@ def test_first_start_writes_the_files_a_site_is_configured_from(sb: SandboxServe
     assert "PUBLIC KEY" in Path(wechat["wechatpay_public_key_file"]).read_text(encoding="ascii")
     certs = list(Path(wechat["platform_certificates_dir"]).glob("*.pem"))
     assert [p.stem for p in certs] == wechat["platform_certificate_serials"]
+    assert [u["openid"] for u in wechat["users"]] == [u["openid"] for u in sb.wechat_info["users"]]
     # a client built from the files alone works
     client = WechatPayClient(
         mchid=wechat["mchid"],

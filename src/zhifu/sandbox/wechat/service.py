@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -108,4 +109,15 @@ class WechatSandbox:
 
     def write_files(self, base_url: str, sandbox_json: Path) -> dict[str, Any]:
         section = self.keys.write_files(base_url, sandbox_json)
+        # the WeChat users: the sandbox buyers, each with an openid for the default appid
+        users = [
+            {"login": u["login"], "openid": u["openid"]}
+            for u in self.users(self.keys.default().appid)
+        ]
+        info = json.loads(sandbox_json.read_text(encoding="utf-8"))
+        info["wechatpay"]["users"] = users
+        sandbox_json.write_text(
+            json.dumps(info, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        section["users"] = users
         return section
