@@ -137,7 +137,9 @@ class FakeGatewayProvider:
         done = trade is not None and refund.out_request_no in trade.refunds
         return RefundResult(RefundState.SUCCEEDED if done else RefundState.FAILED)
 
-    def parse_notification(self, body: bytes, headers: Mapping[str, str]) -> Event:
+    def parse_notification(
+        self, body: bytes, headers: Mapping[str, str], *, received_at: Any = None
+    ) -> Event:
         given = {k.lower(): v for k, v in headers.items()}.get("x-fake-signature", "")
         expected = hmac.new(SECRET, body, hashlib.sha256).hexdigest()
         if not hmac.compare_digest(given, expected):

@@ -534,3 +534,25 @@ def test_purchase_and_refund_against_the_sandbox_over_http(
     assert Order.objects.get(pk=order.pk).refunded_amount == Decimal("2.30")
     reasons = set(Notification.objects.values_list("outcome", flat=True))
     assert reasons <= {"applied", "duplicate"}, reasons
+
+
+def test_a_stored_notification_swept_later_is_checked_against_its_arrival(
+    wechat, user, fulfilled, monkeypatch
+):
+    """The worker died after storing it; the sweep runs ten minutes later, past WeChat's
+    300-second timestamp window: the signature is checked against when it arrived."""
+    from types import SimpleNamespace
+
+    from zhifu.services.notifications import record_notification
+    from zhifu.wechatpay import verification
+
+    order = make_order(user)
+    attempt = start_payment(order, "wechat_native", user=user).attempt
+    headers, body = paid_notification(wechat, attempt.out_trade_no)
+    note = record_notification(provider="wechatpay", body=body, headers=headers)
+    later = timezone.now() + timedelta(minutes=10)
+    # the verifier's clock says ten minutes later, as it would when the sweep runs
+    monkeypatch.setattr(verification, "time", SimpleNamespace(time=later.timestamp))
+    assert reconcile_payments(now=later).swept == 1
+    assert Notification.objects.get(pk=note.pk).outcome == "applied"
+    assert fulfilled == [("paid", order.out_trade_no)]

@@ -11,6 +11,7 @@ import logging
 import threading
 from collections.abc import Mapping
 from dataclasses import replace
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
@@ -288,7 +289,9 @@ class AlipayProvider:
             raw=dict(data),
         )
 
-    def parse_notification(self, body: bytes, headers: Mapping[str, str]) -> Event:
+    def parse_notification(
+        self, body: bytes, headers: Mapping[str, str], *, received_at: datetime | None = None
+    ) -> Event:
         data = self._verify(parse_body(body))
         if data.get("out_biz_no") and (data.get("refund_fee") or data.get("gmt_refund")):
             # A refund notification. Alipay sends it only for a refund that happened; the trade

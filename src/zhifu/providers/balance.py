@@ -8,6 +8,7 @@ change commit together or not at all.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.core.checks import CheckMessage
@@ -97,7 +98,9 @@ class BalanceProvider:
         done = LedgerEntry.objects.filter(refund=refund).exists()
         return RefundResult(RefundState.SUCCEEDED if done else RefundState.FAILED)
 
-    def parse_notification(self, body: bytes, headers: Mapping[str, str]) -> Event:
+    def parse_notification(
+        self, body: bytes, headers: Mapping[str, str], *, received_at: datetime | None = None
+    ) -> Event:
         raise Rejected("unsupported", "the wallet sends no notifications")
 
     def parse_return(self, params: Mapping[str, Any]) -> PaymentEvent:

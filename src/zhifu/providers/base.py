@@ -234,8 +234,12 @@ class Provider(Protocol):
     def query_refund(self, refund: Refund) -> RefundResult:
         """What the gateway says of ``refund`` now (``unknown`` if it cannot tell)."""
 
-    def parse_notification(self, body: bytes, headers: Mapping[str, str]) -> Event:
-        """Verify and parse an asynchronous notification; raises :class:`Rejected`."""
+    def parse_notification(
+        self, body: bytes, headers: Mapping[str, str], *, received_at: datetime | None = None
+    ) -> Event:
+        """Verify and parse an asynchronous notification; raises :class:`Rejected`.
+        ``received_at``: when it arrived — a gateway that signs a timestamp is checked against
+        that moment, so a stored notification can be replayed or swept later."""
 
     def parse_return(self, params: Mapping[str, Any]) -> PaymentEvent:
         """Verify and parse a browser return; raises :class:`Rejected`. The event is a hint: the

@@ -25,6 +25,7 @@ import re
 import threading
 from collections.abc import Mapping
 from dataclasses import replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -323,9 +324,13 @@ class WechatPayProvider:
 
     # -- what WeChat sends --------------------------------------------------------------------
 
-    def parse_notification(self, body: bytes, headers: Mapping[str, str]) -> Event:
+    def parse_notification(
+        self, body: bytes, headers: Mapping[str, str], *, received_at: datetime | None = None
+    ) -> Event:
         try:
-            notification = self.client.verify_notification(headers, body)
+            notification = self.client.verify_notification(
+                headers, body, now=received_at.timestamp() if received_at else None
+            )
         except SignatureError as exc:
             if exc.retryable:  # platform certificates could not be downloaded: ours to retry
                 raise _unavailable(exc, "the platform certificates") from None

@@ -239,7 +239,9 @@ def _process(notification: Notification) -> None:
         return
     try:
         event = provider.parse_notification(
-            notification.body.encode("utf-8"), notification.headers or {}
+            notification.body.encode("utf-8"),
+            notification.headers or {},
+            received_at=notification.received_at,
         )
         notification.out_trade_no = event.out_trade_no[:64]
         notification.event_id = event.event_id[:128]

@@ -386,16 +386,20 @@ class WechatPayClient:
 
     # -- notifications ------------------------------------------------------------------------
 
-    def verify_notification(self, headers: Mapping[str, str], body: bytes | str) -> Notification:
+    def verify_notification(
+        self, headers: Mapping[str, str], body: bytes | str, *, now: float | None = None
+    ) -> Notification:
         """Verify a notification's signature and decrypt its resource.
 
         ``headers``: the request's headers (a dict, Django's ``request.headers`` or
         ``request.META``); ``body``: the raw bytes (``request.body``), never a parsed copy.
         Raises :class:`SignatureError` (``probe`` set for SIGNTEST probes),
         :class:`DecryptionError` or :class:`WechatPayResponseError`. The caller still checks
-        mchid, appid, out_trade_no and the amount against its own order.
+        mchid, appid, out_trade_no and the amount against its own order. ``now`` (a Unix time)
+        replaces the clock in the timestamp check: a stored notification is checked against the
+        moment it was received.
         """
-        signature = self._verifier.verify(headers, body)
+        signature = self._verifier.verify(headers, body, now=now)
         return parse_notification(body, self._apiv3_key, signature)
 
     # -- placing orders -----------------------------------------------------------------------
