@@ -96,16 +96,18 @@ class Stack:
                 "ZHIFU_SANDBOX_DIR": str(self.sandbox_dir),
                 "DEMO_SITE_URL": self.site_url,
                 "PYTHONPATH": os.pathsep.join(
-                    [str(BENCH_DIR), str(DEMO_DIR), str(REPO_DIR / "src")]
-                    + ([self.env_pythonpath] if self.env_pythonpath else [])
+                    p
+                    for p in (
+                        str(BENCH_DIR),
+                        str(DEMO_DIR),
+                        str(REPO_DIR / "src"),
+                        os.environ.get("PYTHONPATH", ""),
+                    )
+                    if p
                 ),
                 "PYTHONUNBUFFERED": "1",
             }
         )
-
-    @property
-    def env_pythonpath(self) -> str:
-        return os.environ.get("PYTHONPATH", "")
 
     # -- database ---------------------------------------------------------------------------
 
