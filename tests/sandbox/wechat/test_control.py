@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from zhifu.sandbox.testing import SandboxError, SandboxServer
-from zhifu.wechatpay import WechatPayClient, WechatPayTimeoutError, generate_merchant_certificate
+from zhifu.wechatpay import (
+    WechatPayAPIError,
+    WechatPayClient,
+    WechatPayTimeoutError,
+    generate_merchant_certificate,
+)
 
 from .conftest import WechatReceiver
 
@@ -97,3 +102,22 @@ def test_a_held_answer_is_a_timeout_after_the_call_took_effect(sb: SandboxServer
     with pytest.raises(WechatPayTimeoutError):
         client.native(out_trade_no="ZFC00003", total="1", description="x")
     assert client.query(out_trade_no="ZFC00003").trade_state == "NOTPAY"  # it was placed
+
+
+def test_the_answer_for_a_paid_order_is_configurable(
+    sb: SandboxServer, wxc: WechatPayClient
+) -> None:
+    wxc.native(out_trade_no="ZFC00004", total="1", description="x")
+    sb.wechat_pay("ZFC00004")
+    custom = {"status": 403, "code": "TRADE_ERROR", "message": "订单已支付"}
+    assert sb._call("POST", "/sandbox/api/wechat/settings", json={"paid_order_error": custom}) == {
+        "paid_order_error": custom
+    }
+    with pytest.raises(WechatPayAPIError) as caught:
+        wxc.close("ZFC00004")
+    assert (caught.value.status, caught.value.code) == (403, "TRADE_ERROR")
+    with pytest.raises(SandboxError):
+        sb._call("POST", "/sandbox/api/wechat/settings", json={"paid_order_error": {"status": 200}})
+    sb.reset()
+    setting = sb._call("GET", "/sandbox/api/wechat/settings")["paid_order_error"]
+    assert (setting["status"], setting["code"]) == (400, "ORDERPAID")

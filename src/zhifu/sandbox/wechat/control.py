@@ -174,6 +174,25 @@ def handle_control(wx: WechatSandbox, request: Request, rest: str) -> Response:
         _fields(data, {"mchid", "out_trade_no"})
         count = wx.notifier.abandon(_str_field(data, "mchid"), _str_field(data, "out_trade_no"))
         return json_response({"abandoned": count})
+    if parts == ["settings"]:
+        if method == "POST":
+            data = read_json(request, allow_empty=False)
+            _fields(data, {"paid_order_error"})
+            try:
+                wx.orders.set_paid_order_error(data.get("paid_order_error"))
+            except ValueError as exc:
+                raise ApiError(400, "invalid_field", str(exc)) from None
+        if method in ("GET", "POST"):
+            error = wx.orders.paid_order_error()
+            return json_response(
+                {
+                    "paid_order_error": {
+                        "status": error.status,
+                        "code": error.code,
+                        "message": error.message,
+                    }
+                }
+            )
     if parts == ["faults"]:
         if method == "GET":
             return json_response(wx.faults.current())

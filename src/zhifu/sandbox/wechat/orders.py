@@ -47,6 +47,7 @@ H5_LIFETIME = 300.0  # h5_url lives 5 minutes
 PREPAY_LIFETIME = 7200.0  # prepay_id lives 2 hours
 REFUND_DELAY = 5.0  # sandbox seconds from PROCESSING to the outcome
 MAX_REFUNDS = 50
+PAID_ORDER_ERROR = (400, "ORDERPAID", "该订单已支付")
 TRADE_TYPES = {"native": "NATIVE", "h5": "MWEB", "jsapi": "JSAPI"}
 STATE_DESC = {
     "NOTPAY": "订单未支付",
@@ -363,6 +364,36 @@ class Orders:
             for statement in SCHEMA:
                 db.execute(statement)
 
+    # -- settings -----------------------------------------------------------------------------
+
+    def paid_order_error(self) -> WechatApiError:
+        """What placing or closing a paid order answers: v2's ``ORDERPAID`` by default; the
+        reference finds no v3 table listing it, so a test can choose another answer."""
+        status, code, message = self.store.get_json("wx_paid_order_error", list(PAID_ORDER_ERROR))
+        return WechatApiError(int(status), str(code), str(message))
+
+    def set_paid_order_error(self, value: Any) -> None:
+        if value is None:
+            self.store.set_json("wx_paid_order_error", list(PAID_ORDER_ERROR))
+            return
+        if (
+            not isinstance(value, dict)
+            or set(value) != {"status", "code", "message"}
+            or isinstance(value["status"], bool)
+            or not isinstance(value["status"], int)
+            or not 400 <= value["status"] <= 599
+            or not isinstance(value["code"], str)
+            or not value["code"]
+            or not isinstance(value["message"], str)
+        ):
+            raise ValueError(
+                'paid_order_error: expected {"status": 400-599, "code": "...", "message": "..."} '
+                "or null for the default (400 ORDERPAID)"
+            )
+        self.store.set_json(
+            "wx_paid_order_error", [value["status"], value["code"], value["message"]]
+        )
+
     # -- reading ------------------------------------------------------------------------------
 
     def get(self, mchid: str, out_trade_no: str) -> Order | None:
@@ -473,7 +504,7 @@ class Orders:
                 if order.trade_state == "CLOSED":
                     raise WechatApiError(400, "ORDER_CLOSED", "订单已关闭")
                 if order.trade_state in ("SUCCESS", "REFUND"):
-                    raise WechatApiError(400, "ORDERPAID", "该订单已支付")
+                    raise self.paid_order_error()
                 if order.request != body or order.trade_type != trade_type:
                     raise WechatApiError(403, "OUT_TRADE_NO_USED", "商户订单号重复")
                 if order.trade_state != "NOTPAY":
@@ -555,7 +586,7 @@ class Orders:
                 raise WechatApiError(404, "ORDER_NOT_EXIST", "订单不存在")
             order = Order.from_row(row)
             if order.trade_state in ("SUCCESS", "REFUND"):
-                raise WechatApiError(400, "ORDERPAID", "该订单已支付")
+                raise self.paid_order_error()
             if order.trade_state == "NOTPAY":
                 db.execute(
                     "UPDATE wx_orders SET trade_state = 'CLOSED', closed_at = ?, "

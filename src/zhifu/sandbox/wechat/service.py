@@ -78,6 +78,7 @@ class WechatSandbox:
             ):
                 db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
         self.faults.reset()
+        self.orders.set_paid_order_error(None)
 
     def sign_answer(
         self, merchant: Merchant, request_serial: str | None, body: bytes, path: str | None
