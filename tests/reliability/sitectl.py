@@ -9,11 +9,13 @@ that the test process (configured with ``tests.settings``) never imports the dem
 from __future__ import annotations
 
 import json
+import operator
 import os
 import sys
 from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
+from functools import reduce
 from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "demo_site.settings")
@@ -73,7 +75,12 @@ def reconcile(spec: dict[str, Any]) -> dict[str, Any]:
 
     now = timezone.now() + timedelta(hours=spec.get("hours", 0))
     report = reconcile_payments(now=now, everything=True)
-    return {"checked": report.checked, "paid": report.paid, "errors": report.errors}
+    return {
+        "checked": report.checked,
+        "paid": report.paid,
+        "errors": report.errors,
+        "swept": report.swept,
+    }
 
 
 def retry_refunds(spec: dict[str, Any]) -> dict[str, Any]:
@@ -87,6 +94,7 @@ def audit(spec: dict[str, Any]) -> dict[str, Any]:
     """What happened to ``orders`` (order numbers) and the seeded rows: statuses, attempts,
     notifications, refunds, ledger entries, counters, enrollments, rewards, wallet audit."""
     from courses.models import Course, EnrollmentGrant
+    from django.db.models import Q
     from rewards.models import Reward
     from shop.models import Goods
 
@@ -154,8 +162,10 @@ def audit(spec: dict[str, Any]) -> dict[str, Any]:
                 ).values_list("detail", flat=True)
             )
         ),
+        # stored, never processed: linked to nothing yet, found by the trade number in the body
         "unprocessed": Notification.objects.filter(
-            order__out_trade_no__in=numbers, outcome=Notification.Outcome.RECEIVED
+            reduce(operator.or_, (Q(body__contains=no) for no in attempt_numbers), Q(pk__in=[])),
+            outcome=Notification.Outcome.RECEIVED,
         ).count(),
         "refunds": refunds,
         "ledger": ledger,

@@ -6,15 +6,16 @@ happened (a second payment of a paid order, a payment of a cancelled order) refu
 from __future__ import annotations
 
 import os
-import random
 import signal
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
+import psycopg
+
 from tests.conftest import wait_until
+from tests.reliability import workers
 from tests.reliability.buyer import Buyers, Purchase
 from tests.reliability.checks import doubles, lost
 
@@ -33,43 +34,60 @@ def _buy_goods(buyers: Buyers, count: int, **seed: Any) -> tuple[dict[str, Any],
 
 
 def test_workers_killed_while_applying_lose_and_double_nothing(buyers: Buyers) -> None:
-    rows, purchases = _buy_goods(buyers, 8)
+    """Three notifications are stored and then held inside the pipeline (the test holds their
+    orders' row locks) when every worker is SIGKILLed: they stay ``received``, their senders get
+    no answer. Then, while more notifications arrive, gunicorn's new workers serve Alipay's
+    retries, and the reconcile job processes what the killed workers had stored."""
+    rows, purchases = _buy_goods(buyers, 6)
     forms = [buyers.notification(p) for p in purchases]
     site = buyers.site
-    kills: list[int] = []
+    held = purchases[:3]  # one per worker
+    with psycopg.connect(site.env["DATABASE_URL"]) as conn:
+        conn.execute(
+            "SELECT id FROM zhifu_order WHERE out_trade_no = ANY(%s) FOR UPDATE",
+            [[p.order for p in held]],
+        )
+        pending = [buyers.pool.submit(workers.call, buyers.notify_job(f)) for f in forms[:3]]
 
-    def killer() -> None:
-        rng = random.Random(7)
-        for _ in range(4):
-            time.sleep(0.5)
-            pids = site.worker_pids()
-            if pids:
-                pid = rng.choice(pids)
-                os.kill(pid, signal.SIGKILL)
-                kills.append(pid)
+        def stored() -> bool:
+            with psycopg.connect(site.env["DATABASE_URL"]) as other:
+                count = other.execute(
+                    "SELECT count(*) FROM zhifu_notification WHERE outcome = 'received' "
+                    "AND (" + " OR ".join(["body LIKE %s"] * len(held)) + ")",
+                    [f"%{p.attempt}%" for p in held],
+                ).fetchone()
+            return bool(count and count[0] == len(held))
 
-    thread = threading.Thread(target=killer)
-    thread.start()
-    first = buyers.deliver([buyers.notify_job(f) for f in forms for _ in range(3)])
-    thread.join()
-    cut = len(first.failures())
+        assert wait_until(stored, timeout=30), "the held notifications were not stored"
+        time.sleep(0.5)  # past the raw store, waiting for the order lock
+        killed = site.worker_pids()
+        for pid in killed:
+            os.kill(pid, signal.SIGKILL)
+        cut = [future.result() for future in pending]
+        conn.rollback()
     left_received = buyers.audit(purchases)["unprocessed"]
 
-    # gunicorn has replaced the killed workers; Alipay retries every notification it has no
-    # "success" for (here: all of them once more, a duplicate is harmless)
+    # gunicorn replaces the workers; Alipay retries what got no "success", the other
+    # notifications arrive for the first time, all at once
     assert wait_until(lambda: len(site.worker_pids()) == site.workers, timeout=60)
-    second = buyers.deliver([buyers.notify_job(f) for f in forms])
+    second = buyers.deliver([buyers.notify_job(f) for f in forms for _ in range(2)])
+    # what the killed workers stored but never processed, the reconcile job processes later
+    swept = site.run("reconcile", {"hours": 1})["swept"]
     state = buyers.audit(purchases, goods=rows["goods"])
     double = doubles(state, rows["goods"], {})
     missing = lost(state, [p.order for p in purchases])
     buyers.say(
-        f"workers SIGKILLed: {len(purchases)} orders, {len(first.replies)} deliveries while "
-        f"{len(kills)} workers were killed ({cut} cut off: {first.by_status()}, "
-        f"{left_received} notifications left 'received'), then {len(second.replies)} retries: "
-        f"{len(double)} double, {len(missing)} lost, {second.unanswered} unanswered"
+        f"workers SIGKILLed while applying: {len(killed)} workers killed holding "
+        f"{len(cut)} notifications ({sum(1 for s, _ in cut if s == 0)} senders got no answer, "
+        f"{left_received} left 'received'), then {len(second.replies)} deliveries of "
+        f"{len(purchases)} orders and a reconcile run ({swept} swept): {len(double)} double, "
+        f"{len(missing)} lost, {second.unanswered} unanswered, "
+        f"{state['unprocessed']} left unprocessed"
     )
-    assert len(kills) == 4
+    assert [status for status, _ in cut] == [0] * len(held)
+    assert left_received == len(held)
     assert second.failures() == [], second.failures()[:3]
+    assert swept >= len(held) and state["unprocessed"] == 0
     assert double == []
     assert missing == []
 
