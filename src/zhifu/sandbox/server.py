@@ -157,7 +157,7 @@ def banner(running: RunningSandbox) -> str:
             else "not checked"
         ),
         "WeChat Pay (API v3)",
-        f"  base URL           {running.url}/v3/...",
+        f"  base URL           {running.url}  (answers /v3/...; the client's base_url)",
         f"  mchid / appid      {wechat.mchid} / {wechat.appid} (mode {wechat.mode})",
         f"  merchant key       {wx_files['merchant_private_key']} (serial {wechat.serial})",
         f"  APIv3 key          {wx_files['apiv3_key']}",
