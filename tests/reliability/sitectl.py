@@ -114,11 +114,8 @@ def audit(spec: dict[str, Any]) -> dict[str, Any]:
             paid_attempts[a.order.out_trade_no] += 1
         elif a.status == PaymentAttempt.Status.EXTRA:
             extra_attempts[a.order.out_trade_no] += 1
-    outcomes = Counter(
-        Notification.objects.filter(order__out_trade_no__in=numbers).values_list(
-            "outcome", flat=True
-        )
-    )
+    in_body = reduce(operator.or_, (Q(body__contains=n) for n in attempt_numbers), Q(pk__in=[]))
+    outcomes = Counter(Notification.objects.filter(in_body).values_list("outcome", flat=True))
     refunds: dict[str, list[dict[str, Any]]] = {}
     for r in Refund.objects.filter(order__out_trade_no__in=numbers).select_related("order"):
         refunds.setdefault(r.order.out_trade_no, []).append(
@@ -154,18 +151,18 @@ def audit(spec: dict[str, Any]) -> dict[str, Any]:
             for no, o in orders.items()
         },
         "notification_outcomes": dict(outcomes),
+        # a failed or unprocessed notification may be linked to nothing (its transaction rolled
+        # back): found by the trade number in its body
         "errors": dict(
             Counter(
-                detail.strip().splitlines()[-1][:100] if detail.strip() else "?"
+                (detail.strip().splitlines() or ["?"])[0][:100]
                 for detail in Notification.objects.filter(
-                    out_trade_no__in=attempt_numbers, outcome=Notification.Outcome.ERROR
+                    in_body, outcome=Notification.Outcome.ERROR
                 ).values_list("detail", flat=True)
             )
         ),
-        # stored, never processed: linked to nothing yet, found by the trade number in the body
         "unprocessed": Notification.objects.filter(
-            reduce(operator.or_, (Q(body__contains=no) for no in attempt_numbers), Q(pk__in=[])),
-            outcome=Notification.Outcome.RECEIVED,
+            in_body, outcome=Notification.Outcome.RECEIVED
         ).count(),
         "refunds": refunds,
         "ledger": ledger,
