@@ -64,11 +64,13 @@ class Buyers:
     # -- the site's own rows -----------------------------------------------------------------
 
     def seed(self, **spec: Any) -> dict[str, Any]:
-        return self.site.run("seed", {"prefix": uuid.uuid4().hex[:8], **spec})  # type: ignore[no-any-return]
+        rows: dict[str, Any] = self.site.run("seed", {"prefix": uuid.uuid4().hex[:8], **spec})
+        return rows
 
     def audit(self, orders: list[Purchase] | list[str], **rows: Any) -> dict[str, Any]:
         numbers = [p.order if isinstance(p, Purchase) else p for p in orders]
-        return self.site.run("audit", {"orders": numbers, **rows})  # type: ignore[no-any-return]
+        state: dict[str, Any] = self.site.run("audit", {"orders": numbers, **rows})
+        return state
 
     # -- the buyer, through the API ------------------------------------------------------------
 
@@ -77,7 +79,8 @@ class Buyers:
             path, json=body or {}, headers={"Authorization": f"Bearer {token}"}
         )
         assert response.status_code in (200, 201), (path, response.status_code, response.text)
-        return response.json()  # type: ignore[no-any-return]
+        answer: dict[str, Any] = response.json()
+        return answer
 
     def start(self, token: str, order: str, channel: str = "alipay_page") -> Purchase:
         """Start paying ``order`` and open the cashier (the trade now exists at the gateway)."""

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from tests.reliability.buyer import Answers, Buyers, Purchase
+from tests.reliability.checks import doubles, lost
 
 PAIRS = 6
 
@@ -37,6 +38,27 @@ def _pay_all_at_once(buyers: Buyers, jobs: list[Any]) -> tuple[list[Purchase], A
     return purchases, answers, took
 
 
+def _report(
+    buyers: Buyers,
+    title: str,
+    run: tuple[list[Purchase], Answers, str],
+    state: dict[str, Any],
+    goods: list[int] | None = None,
+    course_buyers: dict[str, int] | None = None,
+) -> tuple[list[str], list[str]]:
+    """Print the test's figures; the problems found (double, lost)."""
+    purchases, answers, took = run
+    double = doubles(state, goods or [], course_buyers or {})
+    missing = lost(state, [p.order for p in purchases])
+    buyers.say(
+        f"{title}: {len(purchases)} orders, {len(answers.replies)} deliveries at once: "
+        f"{len(double)} double, {len(missing)} lost, {answers.unanswered} unanswered, "
+        f"{len(answers.failures())} not success {answers.by_status()}; "
+        f"errors {state['errors']} {took}"
+    )
+    return double, missing
+
+
 def test_goods_listed_in_opposite_orders_do_not_deadlock(buyers: Buyers) -> None:
     rows = buyers.seed(users=["a", "b"], goods=8)
     goods = rows["goods"]
@@ -45,16 +67,13 @@ def test_goods_listed_in_opposite_orders_do_not_deadlock(buyers: Buyers) -> None
     for _ in range(PAIRS):
         jobs.append(lambda: buyers.pay(buyers.goods_order(a, goods)))
         jobs.append(lambda: buyers.pay(buyers.goods_order(b, goods[::-1])))
-    purchases, answers, took = _pay_all_at_once(buyers, jobs)
+    run = _pay_all_at_once(buyers, jobs)
+    purchases, answers, _ = run
     state = buyers.audit(purchases, goods=goods)
-    paid = sum(1 for o in state["orders"].values() if o["status"] == "paid")
-    buyers.say(
-        f"goods in opposite orders: {len(purchases)} orders of {len(goods)} goods, "
-        f"{len(answers.replies)} deliveries, {len(answers.failures())} not success "
-        f"{answers.by_status()}, {answers.unanswered} unanswered, {paid} paid; errors {state['errors']} {took}"
-    )
+    title = f"goods in opposite orders ({len(goods)} goods each)"
+    double, missing = _report(buyers, title, run, state, goods=goods)
     assert answers.failures() == [], answers.failures()[:3]
-    assert paid == len(purchases)
+    assert double == [] and missing == []
     assert set(state["goods_sold"].values()) == {len(purchases)}  # counted once per order
 
 
@@ -68,17 +87,16 @@ def test_courses_listed_in_opposite_orders_do_not_deadlock(buyers: Buyers) -> No
         (lambda t=t, i=i: buyers.pay(buyers.order(t, skus if i % 2 else skus[::-1])))
         for i, t in enumerate(tokens)
     ]
-    purchases, answers, took = _pay_all_at_once(buyers, jobs)
+    run = _pay_all_at_once(buyers, jobs)
+    purchases, answers, _ = run
     courses = [c["id"] for c in rows["courses"]]
     state = buyers.audit(purchases, courses=courses)
-    paid = sum(1 for o in state["orders"].values() if o["status"] == "paid")
-    buyers.say(
-        f"courses in opposite orders: {len(purchases)} orders of {len(skus)} courses, "
-        f"{len(answers.replies)} deliveries, {len(answers.failures())} not success "
-        f"{answers.by_status()}, {answers.unanswered} unanswered, {paid} paid; errors {state['errors']} {took}"
+    title = f"courses in opposite orders ({len(skus)} courses each)"
+    double, missing = _report(
+        buyers, title, run, state, course_buyers={str(c): len(purchases) for c in courses}
     )
     assert answers.failures() == [], answers.failures()[:3]
-    assert paid == len(purchases)
+    assert double == [] and missing == []
     assert set(state["students"].values()) == {len(purchases)}  # one buyer per order
     assert set(state["grants"].values()) == {len(skus)}
 
@@ -94,17 +112,16 @@ def test_two_orders_of_one_course_paid_at_once_enroll_once(buyers: Buyers) -> No
         token = rows["users"][name]["token"]
         jobs.append(lambda t=token: buyers.pay(buyers.course_order(t, skus)))
         jobs.append(lambda t=token: buyers.pay(buyers.course_order(t, skus)))
-    purchases, answers, took = _pay_all_at_once(buyers, jobs)
+    run = _pay_all_at_once(buyers, jobs)
+    purchases, answers, _ = run
     courses = [c["id"] for c in rows["courses"]]
     state = buyers.audit(purchases, courses=courses)
-    paid = sum(1 for o in state["orders"].values() if o["status"] == "paid")
-    buyers.say(
-        f"enrollment race: {len(names)} buyers × 2 orders of the same {len(skus)} courses, "
-        f"{len(answers.replies)} deliveries, {len(answers.failures())} not success "
-        f"{answers.by_status()}, {paid} paid; errors {state['errors']} {took}"
+    title = f"enrollment race ({len(names)} buyers × 2 orders of the same {len(skus)} courses)"
+    double, missing = _report(
+        buyers, title, run, state, course_buyers={str(c): len(names) for c in courses}
     )
     assert answers.failures() == [], answers.failures()[:3]
-    assert paid == len(purchases)
+    assert double == [] and missing == []
     assert set(state["students"].values()) == {len(names)}  # people, not purchases
     assert set(state["grants"].values()) == {len(skus)}  # each order's days, once
 
