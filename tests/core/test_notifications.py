@@ -164,6 +164,7 @@ def test_transient_database_error_is_not_acknowledged_then_replay_applies(
     assert response.status_code == 503 and response.content == b"fail"
     note = Notification.objects.get()
     assert note.outcome == "error" and "OperationalError" in note.detail
+    assert note.out_trade_no == attempt.out_trade_no  # verified before the database failed
     order.refresh_from_db()
     assert order.status == Order.Status.PENDING
 

@@ -199,6 +199,10 @@ def _record_error(notification: Notification, detail: str) -> None:
             reason="error",
             detail=detail[:20000],
             processed_at=timezone.now(),
+            # what the verified event said, if it got that far: the admin finds it by trade
+            out_trade_no=notification.out_trade_no,
+            event_id=notification.event_id,
+            state=notification.state,
         )
     except DatabaseError:
         pass  # the database is what failed; the raw row is there, the gateway retries anyway
