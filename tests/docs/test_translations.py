@@ -6,9 +6,7 @@ from .pages import DOCS, markdown_pages
 
 # Pages kept in English only, and why. They stay unsuffixed (<name>.md), so that the Chinese site
 # shows the English text instead of missing the page.
-ENGLISH_ONLY = {
-    "performance": "its numbers are rewritten by `make bench` on every run",
-}
+ENGLISH_ONLY: dict[str, str] = {}
 
 
 def test_every_english_page_has_a_chinese_page():
@@ -21,13 +19,8 @@ def test_every_english_page_has_a_chinese_page():
         and p.name.split(".")[0] not in ENGLISH_ONLY
     ]
     assert not missing, f"pages without a Chinese version (add <name>.zh.md beside them): {missing}"
-
-
-def test_english_only_pages_serve_both_languages():
-    for name in ENGLISH_ONLY:
-        assert not (DOCS / f"{name}.en.md").exists(), (
-            f"{name} is English only: keep it as {name}.md so the Chinese site shows it too"
-        )
+    renamed = [name for name in ENGLISH_ONLY if (DOCS / f"{name}.en.md").exists()]
+    assert not renamed, f"English-only pages must stay <name>.md to show in Chinese too: {renamed}"
 
 
 def test_every_chinese_page_has_an_english_original():
