@@ -7,7 +7,6 @@ State lives in the database (so it survives a restart) and is changed only throu
 from __future__ import annotations
 
 import math
-import threading
 from typing import Any
 
 from .store import Store
@@ -46,11 +45,9 @@ class Faults:
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._lock = threading.Lock()
 
     def current(self) -> dict[str, Any]:
-        with self._lock:
-            return self._load()
+        return self._load()
 
     def _load(self) -> dict[str, Any]:
         state = dict(DEFAULT_FAULTS)
@@ -69,7 +66,7 @@ class Faults:
             )
         for key, value in changes.items():
             _check(key, value)
-        with self._lock:
+        with self._store.transaction():  # the store's lock only: one lock order
             state = dict(DEFAULT_FAULTS) if changes.get("reset") else self._load()
             for key, value in changes.items():
                 if key == "reset":
@@ -80,7 +77,7 @@ class Faults:
 
     def take(self, name: str, method: str | None = None) -> bool:
         """Consume one unit of counter ``name``; True if the fault applies now."""
-        with self._lock:
+        with self._store.transaction():  # the store's lock only: one lock order
             state = self._load()
             if int(state.get(name, 0)) <= 0:
                 return False
@@ -91,8 +88,7 @@ class Faults:
             return True
 
     def value(self, name: str) -> Any:
-        with self._lock:
-            return self._load()[name]
+        return self._load()[name]
 
 
 def _check(key: str, value: Any) -> None:

@@ -7,7 +7,6 @@ gateway is never consumed by the other. Counters are consumed one per attempt, c
 from __future__ import annotations
 
 import math
-import threading
 from typing import Any
 
 from ..faults import FaultError
@@ -40,7 +39,6 @@ _API = {"api_errors", "rate_limits", "api_timeouts", "corrupt_responses", "signt
 class WechatFaults:
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._lock = threading.Lock()
 
     def _load(self) -> dict[str, Any]:
         state = dict(WECHAT_FAULTS)
@@ -48,11 +46,10 @@ class WechatFaults:
         return state
 
     def current(self) -> dict[str, Any]:
-        with self._lock:
-            return self._load()
+        return self._load()
 
     def reset(self) -> None:
-        with self._lock:
+        with self._store.transaction():  # the store's lock only: one lock order
             self._store.set_json("wx_faults", {})
 
     def update(self, changes: Any) -> dict[str, Any]:
@@ -66,7 +63,7 @@ class WechatFaults:
             )
         for key, value in changes.items():
             _check(key, value)
-        with self._lock:
+        with self._store.transaction():  # the store's lock only: one lock order
             state = dict(WECHAT_FAULTS) if changes.get("reset") else self._load()
             for key, value in changes.items():
                 if key != "reset":
@@ -75,7 +72,7 @@ class WechatFaults:
             return state
 
     def take(self, name: str, path: str | None = None) -> bool:
-        with self._lock:
+        with self._store.transaction():  # the store's lock only: one lock order
             state = self._load()
             if int(state.get(name, 0)) <= 0:
                 return False
@@ -90,8 +87,7 @@ class WechatFaults:
             return True
 
     def value(self, name: str) -> Any:
-        with self._lock:
-            return self._load()[name]
+        return self._load()[name]
 
 
 def _check(key: str, value: Any) -> None:
