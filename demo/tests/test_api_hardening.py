@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -93,6 +95,19 @@ def test_schemathesis_finds_nothing(seeded: dict[str, Any], live_gateway: Any) -
     paying by QR code gets a real answer. All of schemathesis's checks run."""
     from demo_site.wsgi import application
 
+    # The WSGI handler closes "old" database connections when a request starts and finishes; in
+    # a test that runs inside one transaction that closes the test's own connection (PostgreSQL:
+    # "the connection is closed"). Django's test client unhooks the same receiver.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        _run_schemathesis(application, seeded)
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
+def _run_schemathesis(application: Any, seeded: dict[str, Any]) -> None:
     schema = schemathesis.openapi.from_wsgi("/api/schema/", application, config=CONFIG)
     token = RefreshToken.for_user(seeded["alice"]).access_token
     headers = {"Authorization": f"Bearer {token}"}
