@@ -53,7 +53,12 @@ def test_a_notification_costs_at_most_ten_round_trips(fake_alipay, user):
         # the order once, the attempt once (plus, for a first success, the order's other open
         # attempts, which it closes)
         order_locks = [s for s in locks if 'FROM "zhifu_order"' in s]
-        attempt_locks = [s for s in locks if f'"zhifu_paymentattempt"."id" = {attempt.pk} ' in s]
+        attempt_locks = [
+            s
+            for s in locks
+            if 'FROM "zhifu_paymentattempt"' in s
+            and (f"'{attempt.out_trade_no}'" in s or f'"id" = {attempt.pk} ' in s)
+        ]
         assert len(order_locks) == 1 and len(attempt_locks) == 1, locks
     assert not [s for s in sql if "SAVEPOINT" in s], "no savepoints inside the pipeline"
 

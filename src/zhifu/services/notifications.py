@@ -30,7 +30,6 @@ from ..providers.base import Acknowledgement, Event, RefundEvent, Rejected
 from .matching import check_event
 from .payments import APPLIED, DUPLICATE, IGNORED, apply_payment_event
 from .refunds import apply_refund_event
-from .transitions import lock
 
 __all__ = [
     "ACKNOWLEDGED",
@@ -86,15 +85,15 @@ def record_notification(
     """Store a notification as received, committed, before it is verified."""
     data = body.encode("utf-8") if isinstance(body, str) else bytes(body)
     too_large = len(data) > MAX_BODY
-    with transaction.atomic():
-        return Notification.objects.create(
-            provider=provider[:16],
-            body="" if too_large else _no_nul(data.decode("utf-8", "replace")),
-            body_size=len(data),
-            body_sha256=hashlib.sha256(data).hexdigest(),
-            headers=_safe_headers(headers or {}),
-            remote_addr=str(remote_addr or "")[:64],
-        )
+    # One INSERT, committed on its own (autocommit): no BEGIN/COMMIT round trips around it.
+    return Notification.objects.create(
+        provider=provider[:16],
+        body="" if too_large else _no_nul(data.decode("utf-8", "replace")),
+        body_size=len(data),
+        body_sha256=hashlib.sha256(data).hexdigest(),
+        headers=_safe_headers(headers or {}),
+        remote_addr=str(remote_addr or "")[:64],
+    )
 
 
 def receive_notification(
@@ -268,17 +267,19 @@ def _process(notification: Notification) -> None:
 
 
 def _apply(notification: Notification, event: Event) -> tuple[str, str]:
-    attempt = (
-        PaymentAttempt.objects.filter(out_trade_no=event.out_trade_no, provider=event.provider)
-        .only("pk", "order_id")
+    # The order is found and locked by its attempt's number in one statement, then the attempt.
+    order = (
+        Order.objects.select_for_update(of=("self",))
+        .filter(attempts__out_trade_no=event.out_trade_no, attempts__provider=event.provider)
         .first()
         if event.out_trade_no
         else None
     )
-    if attempt is None:
+    if order is None:
         raise Rejected("unknown_order", f"no {event.provider} payment {event.out_trade_no!r}")
-    order = lock(Order(pk=attempt.order_id))
-    attempt = lock(attempt)
+    attempt = PaymentAttempt.objects.select_for_update().get(
+        out_trade_no=event.out_trade_no, provider=event.provider
+    )
     notification.order, notification.attempt = order, attempt
     check_event(registry.get(event.provider), attempt, event)
     if isinstance(event, RefundEvent):
