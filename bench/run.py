@@ -632,7 +632,7 @@ def report(result: dict[str, Any]) -> None:
 
 
 def markdown(result: dict[str, Any]) -> str:
-    """The summary as Markdown tables (bench/results/summary.md), for docs/performance.md."""
+    """The summary as Markdown tables (bench/results/summary.md), for docs/performance.en.md."""
     lines = [
         f"Run {result['when']}: {result['settings']['workers']} gunicorn sync workers, "
         f"{result['settings']['concurrency']} client connections, "

@@ -25,7 +25,7 @@ _now = time.time  # the clock (tests move it)
 
 
 def client_address(request: HttpRequest) -> str:
-    """The visitor's address. Behind the HTTPS proxy of docs/deployment.md (``DJANGO_SECURE``)
+    """The visitor's address. Behind the HTTPS proxy of docs/deployment.en.md (``DJANGO_SECURE``)
     it is the last ``X-Forwarded-For`` entry, the one our own proxy appended."""
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
     if getattr(settings, "SECURE", False) and forwarded:

@@ -9,7 +9,7 @@ Environment variables (all optional):
 - ``DJANGO_SECRET_KEY`` (required unless ``DJANGO_DEBUG=1``), ``DJANGO_DEBUG`` (``1``/``0``, off
   by default), ``DJANGO_ALLOWED_HOSTS`` (comma list), ``CSRF_TRUSTED_ORIGINS`` (comma list).
 - ``DJANGO_SECURE=1``: behind an HTTPS proxy (secure cookies, HSTS, HTTPS redirect); see
-  docs/deployment.md.
+  docs/deployment.en.md.
 - ``DATABASE_URL``: PostgreSQL (``postgres://...``) or any dj-database-url URL.
 - ``REDIS_URL``: Redis cache (carts); otherwise a file cache shared by all local processes.
 - ``CELERY_BROKER_URL``: e.g. ``redis://127.0.0.1:6379/1``; otherwise ``filesystem://``.
@@ -200,7 +200,7 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 LANGUAGE_COOKIE_SAMESITE = "Lax"
-# Behind an HTTPS proxy (docs/deployment.md): every cookie Secure, HSTS, HTTP redirected to HTTPS.
+# Behind an HTTPS proxy (docs/deployment.en.md): every cookie Secure, HSTS, HTTP redirected to HTTPS.
 SECURE = _env_bool("DJANGO_SECURE", False)
 if SECURE:
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = True

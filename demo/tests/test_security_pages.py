@@ -201,7 +201,7 @@ def test_the_admin_login_is_throttled_too(seeded: dict[str, Any], settings: Any)
 def test_behind_the_proxy_the_address_is_the_one_nginx_appended(
     seeded: dict[str, Any], settings: Any
 ) -> None:
-    """With DJANGO_SECURE the site sits behind the proxy of docs/deployment.md: REMOTE_ADDR is
+    """With DJANGO_SECURE the site sits behind the proxy of docs/deployment.en.md: REMOTE_ADDR is
     the proxy's, the client is the last X-Forwarded-For entry (a client-sent first entry is not
     trusted)."""
     settings.SECURE = True

@@ -1,6 +1,6 @@
 """Safe by default: the settings refuse to start without a secret key unless DEBUG is explicitly
 on, DEBUG is off unless asked for, `make demo` brings its own key, and `check --deploy` is clean
-under the production settings of docs/deployment.md. Each case runs ``manage.py`` in a
+under the production settings of docs/deployment.en.md. Each case runs ``manage.py`` in a
 subprocess, as an operator would."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 DEMO = Path(__file__).resolve().parents[1]
 REPO = DEMO.parent
 KEY = "x7Qp2-vN9sLm4Rt8Wz1Kc6Hd3Jf5Gb0Ya-uE2iO7pS9dT4nV1mB8kC3xZ6qL5w"
-# the environment of docs/deployment.md, section 2
+# the environment of docs/deployment.en.md, section 2
 PRODUCTION = {
     "DJANGO_SECRET_KEY": KEY,
     "DJANGO_DEBUG": "0",
@@ -124,7 +124,7 @@ def test_debug_is_off_unless_asked_for(base_env: dict[str, str]) -> None:
 
 
 def test_check_deploy_is_clean_under_the_production_settings(base_env: dict[str, str]) -> None:
-    """The environment of docs/deployment.md, section 2."""
+    """The environment of docs/deployment.en.md, section 2."""
     env = {**base_env, **PRODUCTION}
     done = manage(env, "check", "--deploy", "--fail-level", "WARNING")
     assert done.returncode == 0, done.stdout + done.stderr
@@ -158,7 +158,7 @@ print(lang.cookies["django_language"]["secure"], lang.cookies["django_language"]
 
 
 def test_production_answers_carry_hsts_csp_and_secure_cookies(base_env: dict[str, str]) -> None:
-    """Through the whole middleware stack under the settings of docs/deployment.md: plain HTTP
+    """Through the whole middleware stack under the settings of docs/deployment.en.md: plain HTTP
     is redirected to HTTPS, HTTPS answers carry HSTS and the CSP, the language cookie is
     Secure like the session and CSRF cookies."""
     done = manage({**base_env, **PRODUCTION}, "shell", "-v", "0", "-c", _PROBE)

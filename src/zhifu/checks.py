@@ -59,7 +59,7 @@ def check_setting_exists(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
         return [
             Error(
                 "settings.ZHIFU is not set.",
-                hint="Add ZHIFU = {'APP_ID': ..., 'APP_PRIVATE_KEY': ..., ...}; see docs/payments.md.",
+                hint="Add ZHIFU = {'APP_ID': ..., 'APP_PRIVATE_KEY': ..., ...}; see docs/payments.en.md.",
                 id="zhifu.E001",
             )
         ]

@@ -62,7 +62,7 @@ DEFAULTS: dict[str, Any] = {
     # WeChat Pay (zhifu.providers.wechatpay; keys listed in wechatpay_config.DEFAULTS). Used only
     # when "zhifu.providers.wechatpay.WechatPayProvider" is added to PROVIDERS.
     "WECHATPAY": {},
-    # The payment providers, by dotted path (see zhifu.providers.base and docs/architecture.md).
+    # The payment providers, by dotted path (see zhifu.providers.base and docs/architecture.en.md).
     "PROVIDERS": (
         "zhifu.providers.alipay.AlipayProvider",
         "zhifu.providers.balance.BalanceProvider",

@@ -11,7 +11,7 @@ pipeline locks, compares and applies them. Errors come back as the core's own ex
 - a notification or return that cannot be trusted → :class:`Rejected` with a neutral reason.
 
 A provider is a class with the attributes and methods of :class:`Provider`, listed in
-``ZHIFU["PROVIDERS"]`` (see :mod:`zhifu.providers.registry`). ``docs/architecture.md`` walks
+``ZHIFU["PROVIDERS"]`` (see :mod:`zhifu.providers.registry`). ``docs/architecture.en.md`` walks
 through adding one.
 """
 

@@ -1,4 +1,4 @@
-"""``SandboxServer``: a real sandbox on a free 127.0.0.1 port, for tests (see docs/architecture.md).
+"""``SandboxServer``: a real sandbox on a free 127.0.0.1 port, for tests (see docs/architecture.en.md).
 
 from zhifu.sandbox.testing import SandboxServer
 
@@ -288,7 +288,7 @@ class SandboxServer:
         return result["abandoned"]
 
     def faults(self, **kwargs: Any) -> dict[str, Any]:
-        """Inject faults (see docs/sandbox.md); ``sb.faults(reset=True)`` clears them."""
+        """Inject faults (see docs/sandbox.en.md); ``sb.faults(reset=True)`` clears them."""
         result: dict[str, Any] = self._call("POST", "/sandbox/api/faults", json=kwargs)
         return result
 
@@ -406,7 +406,7 @@ class SandboxServer:
             time.sleep(0.02)
 
     def wechat_faults(self, **kwargs: Any) -> dict[str, Any]:
-        """Inject WeChat faults (docs/sandbox.md); ``sb.wechat_faults(reset=True)`` clears."""
+        """Inject WeChat faults (docs/sandbox.en.md); ``sb.wechat_faults(reset=True)`` clears."""
         result: dict[str, Any] = self._call("POST", "/sandbox/api/wechat/faults", json=kwargs)
         return result
 

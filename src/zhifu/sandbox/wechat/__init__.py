@@ -2,7 +2,7 @@
 
 It signs, verifies and encrypts with :mod:`zhifu.wechatpay` (the code the client uses), keeps its
 state in the sandbox's SQLite file, and runs on the sandbox clock. What it imitates:
-docs/sandbox.md ("WeChat Pay").
+docs/sandbox.en.md ("WeChat Pay").
 """
 
 from .service import WechatSandbox
