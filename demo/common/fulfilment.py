@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import prefetch_related_objects
 from django.dispatch import receiver
 
 from zhifu.models import Order
@@ -21,6 +22,8 @@ from zhifu.signals import (
 
 
 def _skus(order: Any) -> set[str]:
+    # read once here; the shop and course handlers then use the same lines (no second query)
+    prefetch_related_objects([order], "lines")
     return {line.sku.split(":")[0] for line in order.lines.all()}
 
 
