@@ -8,7 +8,6 @@ sees only neutral events and the core's exceptions.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
@@ -46,6 +45,7 @@ from .base import (
     RefundState,
     Rejected,
 )
+from .lazy import Lazy
 
 if TYPE_CHECKING:
     from ..models import Order, PaymentAttempt, Refund
@@ -113,23 +113,17 @@ class AlipayProvider:
     remote = True
 
     def __init__(self) -> None:
-        self._client: AlipayClient | None = None
-        self._lock = threading.Lock()
+        self._client: Lazy[AlipayClient] = Lazy(build_client)
 
     @property
     def client(self) -> AlipayClient:
         """Built on first use from ``ZHIFU`` (keys load once per process, not per request)."""
-        client = self._client
-        if client is None:
-            with self._lock:
-                if self._client is None:
-                    self._client = build_client()
-                client = self._client
-        return client
+        return self._client.get()
 
     def close_connections(self) -> None:
-        if self._client is not None:
-            self._client.close_connections()
+        client = self._client.peek()
+        if client is not None:
+            client.close_connections()
 
     def identity(self) -> Identity:
         return Identity(

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
@@ -59,6 +58,7 @@ from .base import (
     RefundState,
     Rejected,
 )
+from .lazy import Lazy
 from .wechatpay_config import build_client, check_settings, wechatpay_conf
 
 if TYPE_CHECKING:
@@ -125,28 +125,21 @@ class WechatPayProvider:
     remote = True
 
     def __init__(self) -> None:
-        self._client: WechatPayClient | None = None
-        self._lock = threading.Lock()
+        self._client: Lazy[WechatPayClient] = Lazy(build_client)
 
     @property
     def client(self) -> WechatPayClient:
         """Built on first use from ``ZHIFU["WECHATPAY"]`` (keys load once per process)."""
-        client = self._client
-        if client is None:
-            with self._lock:
-                if self._client is None:
-                    self._client = build_client()
-                client = self._client
-        return client
+        return self._client.get()
 
     def use_client(self, client: WechatPayClient) -> None:
         """Use ``client`` from now on (a test's transport, a sandbox mounted in-process)."""
-        with self._lock:
-            self._client = client
+        self._client.set(client)
 
     def close_connections(self) -> None:
-        if self._client is not None:
-            self._client.close_connections()
+        client = self._client.peek()
+        if client is not None:
+            client.close_connections()
 
     def identity(self) -> Identity:
         wx = wechatpay_conf()
