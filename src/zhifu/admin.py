@@ -399,3 +399,7 @@ class LedgerEntryAdmin(ViewOnlyAdmin):
     list_filter = ("kind",)
     search_fields = ("wallet__user__username", "order__out_trade_no", "memo")
     list_select_related = ("wallet__user", "order")
+
+
+from .bills import admin as _bill_admin  # noqa: E402, F401
+from .paylinks import admin as _link_admin  # noqa: E402, F401

@@ -15,7 +15,10 @@ from urllib.parse import parse_qs, urlsplit
 
 from .alipay import AlipayError, SignatureError, Verifier, generate_key_pair, notification_content
 from .alipay.signing import SIGN_TYPES, flatten_params
+from .doctor import cli as doctor_cli
 from .money import AmountError
+from .paylinks import cli as paylinks_cli
+from .probe import cli as probe_cli
 
 __all__ = ["main"]
 
@@ -333,6 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify.add_argument("--data", metavar="STRING", help="the data (default: read stdin)")
     verify.set_defaults(func=cmd_alipay_verify)
+    paylinks_cli.add_parser(alipay_commands)
 
     wechatpay = commands.add_parser("wechatpay", help="WeChat Pay API v3 protocol tools")
     wechatpay_commands = wechatpay.add_subparsers(dest="wechatpay_command", metavar="COMMAND")
@@ -389,6 +393,8 @@ def build_parser() -> argparse.ArgumentParser:
         "(isv.invalid-timestamp); 0 disables the check (default: 900)",
     )
     sandbox.set_defaults(func=cmd_sandbox)
+    doctor_cli.add_parser(commands)
+    probe_cli.add_parser(commands)
     return parser
 
 

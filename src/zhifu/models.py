@@ -486,3 +486,9 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} {self.key} -> {self.ref}"
+
+
+# Models of the shop-operations features live beside their code; importing them here registers
+# them with Django (they refer to the models above by "zhifu.Name" strings).
+from .bills import models as _bill_models  # noqa: E402, F401
+from .paylinks import models as _link_models  # noqa: E402, F401

@@ -53,3 +53,6 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "zhifu-reconcile-payments": {"task": "zhifu.reconcile_payments", "schedule": 60.0},
     "zhifu-retry-unknown-refunds": {"task": "zhifu.retry_unknown_refunds", "schedule": 300.0},
 }
+
+
+from .bills import tasks as _bill_tasks  # noqa: E402, F401

@@ -1,6 +1,6 @@
 """Include at ``/api/``: ``path("api/", include("zhifu.api.urls"))``."""
 
-from django.urls import URLPattern, URLResolver, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import tokens, views
@@ -19,6 +19,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("wallet/ledger/", views.LedgerView.as_view(), name="wallet-ledger"),
     path("wallet/top-up/", views.TopUpView.as_view(), name="wallet-top-up"),
     path("refunds/", views.RefundListCreateView.as_view(), name="refunds"),
+    path("links/", include("zhifu.paylinks.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="zhifu-api:schema"), name="docs"),
 ]

@@ -1,0 +1,1 @@
+"""Admin for reconciliation reports (imported by zhifu.admin)."""

@@ -1,0 +1,1 @@
+"""Bill reconciliation models (imported by zhifu.models so Django registers them)."""

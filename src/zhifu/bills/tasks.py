@@ -1,0 +1,1 @@
+"""Celery tasks of bill reconciliation (imported by zhifu.tasks)."""

@@ -1,0 +1,1 @@
+"""Admin for payment links (imported by zhifu.admin)."""

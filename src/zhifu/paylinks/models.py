@@ -1,0 +1,1 @@
+"""Payment link models (imported by zhifu.models so Django registers them)."""

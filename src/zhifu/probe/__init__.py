@@ -1,0 +1,1 @@
+"""`zhifu probe`: a notify endpoint self-test (forged, unknown, SIGNTEST, concurrent twins)."""
