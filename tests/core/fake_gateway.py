@@ -93,7 +93,9 @@ class FakeGatewayProvider:
     def check(self) -> list[CheckMessage]:
         return []
 
-    def start(self, order: Any, attempt: Any, *, return_url: str | None = None) -> PaymentAction:
+    def start(
+        self, order: Any, attempt: Any, *, return_url: str | None = None, payer: Any = None
+    ) -> PaymentAction:
         GATEWAY._reachable()
         GATEWAY.trades.setdefault(attempt.out_trade_no, Trade(attempt.out_trade_no, attempt.amount))
         return PaymentAction(qr_code=f"fake://pay/{attempt.out_trade_no}")

@@ -28,7 +28,7 @@ from zhifu.conf import DEFAULTS
 from zhifu.exceptions import ConfigurationError, PaymentError
 from zhifu.models import Notification, Order, PaymentAttempt, Refund
 from zhifu.providers import registry
-from zhifu.providers.base import PaymentState
+from zhifu.providers.base import Payer, PaymentState
 from zhifu.providers.wechatpay_config import build_client, check_settings
 from zhifu.services.orders import attempt_out_trade_no, expire_orders, new_out_trade_no
 from zhifu.services.payments import start_payment
@@ -280,6 +280,19 @@ def test_h5_and_jsapi_take_what_they_need_from_the_order(wechat, user, merchant)
     assert isinstance(public, rsa.RSAPublicKey) and rsa_verify(public, message, params["paySign"])
     jsapi = requests_to(wechat, "/v3/pay/transactions/jsapi")[0]
     assert jsapi["payer"] == {"openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"}
+
+
+def test_h5_and_jsapi_take_the_payer_known_when_paying(wechat, user):
+    """An order created on one device can be paid on another: the IP and openid of the moment
+    of paying are passed to start_payment rather than stored on the order."""
+    start_payment(make_order(user), "wechat_h5", user=user, payer=Payer(ip="198.51.100.9"))
+    h5 = requests_to(wechat, "/v3/pay/transactions/h5")[-1]
+    assert h5["scene_info"]["payer_client_ip"] == "198.51.100.9"
+
+    openid = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6p"
+    start = start_payment(make_order(user), "wechat_jsapi", user=user, payer=Payer(openid=openid))
+    assert start.js_params["package"].startswith("prepay_id=wx")
+    assert requests_to(wechat, "/v3/pay/transactions/jsapi")[-1]["payer"] == {"openid": openid}
 
 
 def test_the_unsigned_return_is_a_hint_that_queries_wechat(wechat, user, client):

@@ -36,6 +36,7 @@ from .base import (
     CloseOutcome,
     Event,
     Identity,
+    Payer,
     PayForm,
     PaymentAction,
     PaymentEvent,
@@ -136,7 +137,12 @@ class AlipayProvider:
     # -- paying -------------------------------------------------------------------------------
 
     def start(
-        self, order: Order, attempt: PaymentAttempt, *, return_url: str | None = None
+        self,
+        order: Order,
+        attempt: PaymentAttempt,
+        *,
+        return_url: str | None = None,
+        payer: Payer | None = None,
     ) -> PaymentAction:
         if attempt.channel == "alipay_qr" and attempt.qr_code:
             return PaymentAction(qr_code=attempt.qr_code)  # one precreate per trade

@@ -23,6 +23,7 @@ from .base import (
     CloseOutcome,
     Event,
     Identity,
+    Payer,
     PaymentAction,
     PaymentEvent,
     PaymentState,
@@ -50,7 +51,12 @@ class BalanceProvider:
         return []
 
     def start(
-        self, order: Order, attempt: PaymentAttempt, *, return_url: str | None = None
+        self,
+        order: Order,
+        attempt: PaymentAttempt,
+        *,
+        return_url: str | None = None,
+        payer: Payer | None = None,
     ) -> PaymentAction:
         """Debit the buyer's wallet (``InsufficientBalance`` rolls everything back)."""
         if order.kind == Order.Kind.TOPUP:

@@ -39,6 +39,7 @@ __all__ = [
     "GatewayUnavailable",
     "Identity",
     "PayForm",
+    "Payer",
     "PaymentAction",
     "PaymentEvent",
     "PaymentState",
@@ -163,6 +164,16 @@ class PaymentAction:
 
 
 @dataclass(frozen=True)
+class Payer:
+    """Who is paying, as far as the site knows at the moment of paying: some channels need it
+    (a phone-browser payment needs the buyer's IP address; an in-app payment needs the buyer's
+    id at the gateway, WeChat's ``openid``). Empty means "not known"."""
+
+    ip: str = ""
+    openid: str = ""
+
+
+@dataclass(frozen=True)
 class RefundResult:
     state: RefundState
     code: str = ""
@@ -218,9 +229,15 @@ class Provider(Protocol):
         """System-check messages about this provider's part of the ``ZHIFU`` setting."""
 
     def start(
-        self, order: Order, attempt: PaymentAttempt, *, return_url: str | None
+        self,
+        order: Order,
+        attempt: PaymentAttempt,
+        *,
+        return_url: str | None,
+        payer: Payer | None = None,
     ) -> PaymentAction:
-        """Create the trade at the gateway (or settle it locally) for ``attempt``."""
+        """Create the trade at the gateway (or settle it locally) for ``attempt``; ``payer`` is
+        what the site knows of the buyer now (channels that need more refuse without it)."""
 
     def query(self, attempt: PaymentAttempt) -> PaymentEvent | None:
         """What the gateway says of the trade now; ``None`` if it has never heard of it."""

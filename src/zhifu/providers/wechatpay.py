@@ -50,6 +50,7 @@ from .base import (
     CloseOutcome,
     Event,
     Identity,
+    Payer,
     PaymentAction,
     PaymentEvent,
     PaymentState,
@@ -151,7 +152,12 @@ class WechatPayProvider:
     # -- paying -------------------------------------------------------------------------------
 
     def start(
-        self, order: Order, attempt: PaymentAttempt, *, return_url: str | None = None
+        self,
+        order: Order,
+        attempt: PaymentAttempt,
+        *,
+        return_url: str | None = None,
+        payer: Payer | None = None,
     ) -> PaymentAction:
         if attempt.channel == "wechat_native" and attempt.qr_code:
             return PaymentAction(qr_code=attempt.qr_code)  # code_url lives 2 hours
@@ -174,7 +180,7 @@ class WechatPayProvider:
             if attempt.channel == "wechat_native":
                 return PaymentAction(qr_code=client.native(**options).code_url)
             if attempt.channel == "wechat_h5":
-                ip = str(metadata.get("client_ip") or "")
+                ip = (payer.ip if payer else "") or str(metadata.get("client_ip") or "")
                 if not ip:
                     raise self._needs("client_ip", "the buyer's IP address")
                 wx = wechatpay_conf()
@@ -182,7 +188,7 @@ class WechatPayProvider:
                 back = wx["RETURN_URL"] or return_url
                 redirect = _with_query(back, out_trade_no=attempt.out_trade_no) if back else None
                 return PaymentAction(url=h5.url(redirect))
-            openid = str(metadata.get("wechat_openid") or "")
+            openid = (payer.openid if payer else "") or str(metadata.get("wechat_openid") or "")
             if not openid:
                 raise self._needs("wechat_openid", "the buyer's WeChat openid")
             return PaymentAction(js_params=client.jsapi(openid=openid, **options).pay_params)

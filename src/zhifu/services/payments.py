@@ -23,7 +23,7 @@ from ..exceptions import OrderError, PaymentError
 from ..logs import ctx
 from ..models import LedgerEntry, Order, PaymentAttempt
 from ..providers import registry
-from ..providers.base import PayForm, PaymentEvent, PaymentState, Provider, Rejected
+from ..providers.base import Payer, PayForm, PaymentEvent, PaymentState, Provider, Rejected
 from ..signals import order_paid, order_settling
 from .matching import check_event
 from .orders import attempt_out_trade_no
@@ -135,13 +135,20 @@ def mark_closed_at_gateway(attempt: PaymentAttempt) -> None:
 
 
 def start_payment(
-    order: Order, channel: str, *, user: Any, return_url: str | None = None
+    order: Order,
+    channel: str,
+    *,
+    user: Any,
+    return_url: str | None = None,
+    payer: Payer | None = None,
 ) -> PaymentStart:
     """Start (or resume) paying a pending order through ``channel``.
 
     An open attempt of the same channel is reused (same out_trade_no, so the gateway sees one
     trade); open attempts of other channels are closed (locally now, at the gateway after
-    commit). A provider that settles locally (the wallet) pays the order at once.
+    commit). A provider that settles locally (the wallet) pays the order at once. ``payer``
+    is what the site knows of the buyer now (IP address, gateway user id) for channels that
+    need it.
     """
     provider = registry.for_channel(channel)
     _check_owner(order, user)
@@ -166,7 +173,7 @@ def start_payment(
             next_check_at=first_check(now),
         )
     attempt.order = order
-    action = provider.start(order, attempt, return_url=return_url)
+    action = provider.start(order, attempt, return_url=return_url, payer=payer)
     if action.qr_code and action.qr_code != attempt.qr_code:
         attempt.qr_code = action.qr_code
         PaymentAttempt.objects.filter(pk=attempt.pk).update(qr_code=action.qr_code)
