@@ -78,3 +78,44 @@ def _call_site(sql: str) -> str:
         if len(sites) == 2:  # where it is sent, and who asked
             break
     return f"{kind} {table}: {' <- '.join(sites)}"
+
+
+def main() -> int:
+    """Print the round trips of one checkout and one notification (Zhifu and the references),
+    each statement with the line that sends it, as ``make bench`` counts them."""
+    import sys
+    from pathlib import Path
+
+    bench_dir = Path(__file__).resolve().parent
+    sys.path[:0] = [str(bench_dir), str(bench_dir.parent / "demo")]
+    from run import prepare
+    from stack import Stack
+
+    stack = Stack(workers=1)
+    try:
+        stack.create_database()
+        stack.start_sandbox()
+        world = prepare(stack)
+        for key, c in world.round_trips.items():
+            kinds = ", ".join(f"{n} {k}" for k, n in sorted(c["by_kind"].items()))
+            print(
+                f"{key}: {c['round_trips']} round trips ({c['statements']} statements: {kinds}; "
+                f"{c['transactions']} transactions; {c['for_update']} FOR UPDATE)"
+            )
+            if key.endswith("_zhifu"):
+                sites = iter(c["sites"])
+                for sql in c["sql"]:
+                    if sql.split(None, 1)[0].upper() in ("BEGIN", "COMMIT", "ROLLBACK"):
+                        print(f"    {sql}")
+                    else:
+                        print(f"    {next(sites, '?')}\n        {sql[:240]}")
+        from django.db import connections
+
+        connections.close_all()
+    finally:
+        stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

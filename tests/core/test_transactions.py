@@ -75,7 +75,7 @@ def test_api_qr_pay_calls_alipay_outside_any_transaction(
 ):
     seen = []
 
-    def start(order, attempt, *, return_url=None):
+    def start(order, attempt, *, return_url=None, payer=None):
         seen.append(connection.in_atomic_block)
         return PaymentAction(qr_code="https://qr.example/1")
 
@@ -88,6 +88,34 @@ def test_api_qr_pay_calls_alipay_outside_any_transaction(
     ).json()
     assert body["qr_code"] == "https://qr.example/1"
     assert seen == [False]
+
+
+def test_api_checkout_with_a_channel_calls_alipay_after_the_order_committed(
+    fake_alipay, atomic_requests, user, product, monkeypatch
+):
+    """Order, line and first attempt are made in one transaction; the gateway is called after
+    it committed, with the attempt visible to every other connection."""
+    from zhifu.models import PaymentAttempt
+
+    seen = []
+
+    def start(order, attempt, *, return_url=None, payer=None):
+        committed = PaymentAttempt.objects.filter(out_trade_no=attempt.out_trade_no).exists()
+        seen.append((connection.in_atomic_block, committed))
+        return PaymentAction(qr_code="https://qr.example/2")
+
+    monkeypatch.setattr(registry.get("alipay"), "start", start)
+    api = APIClient()
+    api.force_authenticate(user)
+    body = {"items": [{"sku": product.sku}], "channel": "alipay_qr"}
+    answer = api.post("/api/orders/", body, format="json")
+    assert answer.status_code == 201, answer.content
+    assert answer.json()["payment"]["qr_code"] == "https://qr.example/2"
+    assert seen == [(False, True)]
+    attempt = PaymentAttempt.objects.get(
+        out_trade_no=answer.json()["payment"]["payment_out_trade_no"]
+    )
+    assert attempt.qr_code == "https://qr.example/2" and attempt.status == "pending"
 
 
 def test_a_database_outage_is_a_503_with_the_error_shape(fake_alipay, user, monkeypatch):

@@ -132,7 +132,12 @@ class OrderListCreateView(ZhifuAPI, generics.ListCreateAPIView[Order]):
             request,
             scope="zhifu.api:orders",
             data=data.validated_data,
-            create=lambda: order_service.create_order_from_skus(request.user, items),
+            # with a channel, the order's first attempt is made in the order's transaction
+            create=lambda: (
+                payment_service.create_order_to_pay(request.user, items, channel)
+                if channel
+                else order_service.create_order_from_skus(request.user, items)
+            ),
             respond=respond,
         )
 

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import DatabaseError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from ..conf import zhifu_settings
@@ -26,7 +27,14 @@ from ..exceptions import ConfigurationError
 from ..logs import ctx
 from ..models import Notification, Order, PaymentAttempt
 from ..providers import registry
-from ..providers.base import Acknowledgement, Event, RefundEvent, Rejected
+from ..providers.base import (
+    Acknowledgement,
+    Event,
+    PaymentEvent,
+    PaymentState,
+    RefundEvent,
+    Rejected,
+)
 from .matching import check_event
 from .payments import APPLIED, DUPLICATE, IGNORED, apply_payment_event
 from .refunds import apply_refund_event
@@ -267,7 +275,9 @@ def _process(notification: Notification) -> None:
 
 
 def _apply(notification: Notification, event: Event) -> tuple[str, str]:
-    # The order is found and locked by its attempt's number in one statement, then the attempt.
+    # Two lock statements: the order, found by its attempt's number; then, in a new statement
+    # (a snapshot taken after the order's lock, so it sees an attempt added meanwhile), the
+    # attempt together with the order's other pending attempts that a first success closes.
     order = (
         Order.objects.select_for_update(of=("self",))
         .filter(attempts__out_trade_no=event.out_trade_no, attempts__provider=event.provider)
@@ -277,11 +287,24 @@ def _apply(notification: Notification, event: Event) -> tuple[str, str]:
     )
     if order is None:
         raise Rejected("unknown_order", f"no {event.provider} payment {event.out_trade_no!r}")
-    attempt = PaymentAttempt.objects.select_for_update().get(
-        out_trade_no=event.out_trade_no, provider=event.provider
+    this = Q(out_trade_no=event.out_trade_no, provider=event.provider)
+    paying = isinstance(event, PaymentEvent) and event.state == PaymentState.PAID
+    rows = list(
+        PaymentAttempt.objects.select_for_update().filter(
+            this | Q(status=PaymentAttempt.Status.PENDING) if paying else this,
+            order_id=order.pk,
+        )
     )
+    attempt = next(
+        (a for a in rows if a.out_trade_no == event.out_trade_no and a.provider == event.provider),
+        None,
+    )
+    if attempt is None:  # pragma: no cover - attempts are never deleted while their order lives
+        raise Rejected("unknown_order", f"no {event.provider} payment {event.out_trade_no!r}")
+    attempt.order = order
     notification.order, notification.attempt = order, attempt
     check_event(registry.get(event.provider), attempt, event)
     if isinstance(event, RefundEvent):
         return apply_refund_event(order, attempt, event, source="notify")
-    return apply_payment_event(order, attempt, event, source="notify"), event.note
+    pending = [a for a in rows if a is not attempt and a.status == PaymentAttempt.Status.PENDING]
+    return apply_payment_event(order, attempt, event, source="notify", pending=pending), event.note

@@ -39,6 +39,7 @@ __all__ = [
     "expire_orders",
     "get_order",
     "new_out_trade_no",
+    "remember_related",
 ]
 
 log = logging.getLogger("zhifu.orders")
@@ -193,7 +194,9 @@ def create_order(
             "title": lines[0].title,
             "count": len(lines),
         }
-    with transaction.atomic():
+    # No savepoint when a caller's transaction is open (its create_order_to_pay, run_once...):
+    # an error here is raised to it anyway, and a savepoint costs two round trips.
+    with transaction.atomic(savepoint=False):
         order = Order.objects.create(
             user=user,
             out_trade_no=new_out_trade_no(),
@@ -238,8 +241,8 @@ def create_order(
                 ]
             )
     # What was just written is what a caller shows next: no need to read it back.
-    _remember(order, "lines", created_lines)
-    _remember(order, "adjustments", created_adjustments)
+    remember_related(order, "lines", created_lines)
+    remember_related(order, "adjustments", created_adjustments)
     log.info(
         "order created out_trade_no=%s kind=%s total=%s user=%s",
         order.out_trade_no,
@@ -251,7 +254,7 @@ def create_order(
     return order
 
 
-def _remember(order: Order, name: str, rows: list[Any]) -> None:
+def remember_related(order: Order, name: str, rows: list[Any]) -> None:
     """Hold ``rows`` as ``order.<name>.all()``, as ``prefetch_related`` would."""
     queryset = getattr(order, name).all()
     queryset._result_cache = list(rows)

@@ -9,6 +9,7 @@ expiry or cancellation) is a surplus, settled by :mod:`zhifu.services.surplus`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,7 +27,7 @@ from ..providers import registry
 from ..providers.base import Payer, PayForm, PaymentEvent, PaymentState, Provider, Rejected
 from ..signals import order_paid, order_settling
 from .matching import check_event
-from .orders import attempt_out_trade_no
+from .orders import attempt_out_trade_no, create_order_from_skus, remember_related
 from .surplus import settle_surplus
 from .transitions import lock, save_flags, transition
 
@@ -36,6 +37,7 @@ __all__ = [
     "IGNORED",
     "PaymentStart",
     "apply_payment_event",
+    "create_order_to_pay",
     "pay_with_balance",
     "start_payment",
     "sync_attempt",
@@ -155,6 +157,11 @@ def start_payment(
     if not provider.remote:
         return _settle_locally(order, provider, channel)
     now = timezone.now()
+    fresh = order.__dict__.pop(_FIRST_ATTEMPT, None)
+    if fresh is not None and fresh.channel == channel:
+        # made with the order in create_order_to_pay's transaction: nothing to lock or read
+        _check_payable(order, now)
+        return _start_at_gateway(order, fresh, provider, channel, return_url, payer, False)
     with transaction.atomic():
         order = lock(order)
         _check_payable(order, now)
@@ -172,6 +179,22 @@ def start_payment(
             amount=order.total_amount,
             next_check_at=first_check(now),
         )
+    return _start_at_gateway(
+        order, attempt, provider, channel, return_url, payer, reuse is not None
+    )
+
+
+def _start_at_gateway(
+    order: Order,
+    attempt: PaymentAttempt,
+    provider: Provider,
+    channel: str,
+    return_url: str | None,
+    payer: Payer | None,
+    reused: bool,
+) -> PaymentStart:
+    """The provider's part of starting ``attempt`` (a signed URL, or a call to the gateway),
+    with no transaction open and no row locked."""
     attempt.order = order
     action = provider.start(order, attempt, return_url=return_url, payer=payer)
     if action.qr_code and action.qr_code != attempt.qr_code:
@@ -182,7 +205,7 @@ def start_payment(
         order.out_trade_no,
         attempt.out_trade_no,
         channel,
-        reuse is not None,
+        reused,
         extra=ctx("payment_started", order=order, payment=attempt),
     )
     return PaymentStart(
@@ -193,6 +216,34 @@ def start_payment(
         qr_code=action.qr_code,
         js_params=dict(action.js_params),
     )
+
+
+_FIRST_ATTEMPT = "_zhifu_first_attempt"
+
+
+def create_order_to_pay(user: Any, items: Sequence[Mapping[str, Any]], channel: str) -> Order:
+    """:func:`~zhifu.services.orders.create_order_from_skus` and, for a channel paid at a
+    gateway, the order's first payment attempt, in ONE transaction (a savepoint-free part of the
+    caller's, if one is open). Nothing is locked or read back: no other transaction can see the
+    new order yet. :func:`start_payment` with the same order instance and channel then starts
+    that attempt at the gateway without a transaction of its own (and, like any call of it,
+    after this transaction has committed: no lock is held over the network)."""
+    provider = registry.for_channel(channel)
+    with transaction.atomic(savepoint=False):
+        order = create_order_from_skus(user, items)
+        if provider.remote:
+            attempt = PaymentAttempt.objects.create(
+                order=order,
+                provider=provider.name,
+                channel=channel,
+                out_trade_no=attempt_out_trade_no(order, 1),
+                amount=order.total_amount,
+                next_check_at=first_check(timezone.now()),
+            )
+            attempt.order = order
+            remember_related(order, "attempts", [attempt])
+            order.__dict__[_FIRST_ATTEMPT] = attempt
+    return order
 
 
 def pay_with_balance(order: Order, *, user: Any) -> PaymentStart:
@@ -224,19 +275,32 @@ def _settle_locally(order: Order, provider: Provider, channel: str) -> PaymentSt
 
 
 def apply_payment_event(
-    order: Order, attempt: PaymentAttempt, event: PaymentEvent, *, source: str
+    order: Order,
+    attempt: PaymentAttempt,
+    event: PaymentEvent,
+    *,
+    source: str,
+    pending: list[PaymentAttempt] | None = None,
 ) -> str:
     """Apply what a provider says about ``attempt``'s trade. The caller locked ``order`` then
-    ``attempt`` in this transaction and checked that the event belongs to them. Returns
-    ``"applied"``, ``"duplicate"`` or ``"ignored"``."""
+    ``attempt`` in this transaction and checked that the event belongs to them. ``pending``:
+    the order's other pending attempts, if the caller locked them with ``attempt`` (a first
+    success closes them; otherwise they are locked here). Returns ``"applied"``,
+    ``"duplicate"`` or ``"ignored"``."""
     if event.state == PaymentState.PAID:
-        return _record_paid(order, attempt, event, source)
+        return _record_paid(order, attempt, event, source, pending)
     if event.state == PaymentState.CLOSED:
         return _record_closed(attempt, event)
     return IGNORED
 
 
-def _record_paid(order: Order, attempt: PaymentAttempt, event: PaymentEvent, source: str) -> str:
+def _record_paid(
+    order: Order,
+    attempt: PaymentAttempt,
+    event: PaymentEvent,
+    source: str,
+    pending: list[PaymentAttempt] | None,
+) -> str:
     if attempt.status in (PaymentAttempt.Status.SUCCEEDED, PaymentAttempt.Status.EXTRA):
         if event.final:
             save_flags(attempt, raw=dict(event.raw))
@@ -257,7 +321,7 @@ def _record_paid(order: Order, attempt: PaymentAttempt, event: PaymentEvent, sou
         "next_check_at": None,
     }
     if order.status == Order.Status.PENDING:
-        _first_success(order, attempt, paid)
+        _first_success(order, attempt, paid, pending)
     else:
         transition(attempt, PaymentAttempt.Status.EXTRA, locked=True, **paid)
         settle_surplus(order, attempt)
@@ -274,15 +338,21 @@ def _record_paid(order: Order, attempt: PaymentAttempt, event: PaymentEvent, sou
     return APPLIED
 
 
-def _first_success(order: Order, attempt: PaymentAttempt, paid: dict[str, Any]) -> None:
+def _first_success(
+    order: Order,
+    attempt: PaymentAttempt,
+    paid: dict[str, Any],
+    pending: list[PaymentAttempt] | None,
+) -> None:
     """The payment that counts: the order becomes paid and is fulfilled, once."""
     transition(attempt, PaymentAttempt.Status.SUCCEEDED, locked=True, **paid)
-    others = list(
-        order.attempts.select_for_update()
-        .filter(status=PaymentAttempt.Status.PENDING)
-        .exclude(pk=attempt.pk)
-    )
-    close_attempts(others, timezone.now())
+    if pending is None:
+        pending = list(
+            order.attempts.select_for_update()
+            .filter(status=PaymentAttempt.Status.PENDING)
+            .exclude(pk=attempt.pk)
+        )
+    close_attempts(pending, timezone.now())
     transition(order, Order.Status.PAID, locked=True, paid_at=paid["paid_at"])
     if order.kind == Order.Kind.TOPUP:
         wallet.post_entry(
