@@ -11,7 +11,7 @@ import json
 import re
 import threading
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 from urllib.parse import urlencode
@@ -31,6 +31,7 @@ from .errors import (
 )
 from .keys import KeySource, load_public_key
 from .results import (
+    BillDownloadUrlResult,
     CancelResult,
     CloseResult,
     PagePayRequest,
@@ -503,6 +504,76 @@ class AlipayClient:
             biz["query_options"] = list(query_options)
         raw = self.execute("alipay.trade.fastpay.refund.query", biz)
         return RefundQueryResult.from_raw(raw)
+
+    # -- bills ----------------------------------------------------------------------------------
+
+    def bill_download_url(self, *, bill_type: str, bill_date: date | str) -> BillDownloadUrlResult:
+        """``alipay.data.dataservice.bill.downloadurl.query``: the URL of a bill zip.
+
+        ``bill_type``: ``trade`` (the acquiring business bill, 业务账单) or ``signcustomer``
+        (the account's money movements, 账务账单); ``bill_date``: a day (``yyyy-MM-dd``, a
+        ``date``) or a month (``yyyy-MM``). A bill that does not exist yet raises
+        :class:`AlipayBusinessError` (``isp.bill_not_exist``)."""
+        if bill_type not in _BILL_TYPES:
+            raise InvalidRequestError(f"bill_type {bill_type!r}: use 'trade' or 'signcustomer'")
+        if isinstance(bill_date, date):
+            text = bill_date.isoformat()
+        elif isinstance(bill_date, str) and _BILL_DATE.fullmatch(bill_date):
+            text = bill_date
+        else:
+            raise InvalidRequestError(
+                f"bill_date {bill_date!r}: use a date, 'yyyy-MM-dd' or 'yyyy-MM'"
+            )
+        raw = self.execute(
+            "alipay.data.dataservice.bill.downloadurl.query",
+            {"bill_type": bill_type, "bill_date": text},
+        )
+        result = BillDownloadUrlResult.from_raw(raw)
+        if not result.bill_download_url.startswith(("http://", "https://")):
+            raise AlipayResponseError(
+                "the answer has no bill_download_url",
+                method="alipay.data.dataservice.bill.downloadurl.query",
+            )
+        return result
+
+    def download_bill(
+        self, url: str | BillDownloadUrlResult, *, max_size: int = 256 << 20
+    ) -> bytes:
+        """Fetch a bill zip from its download URL (a plain GET: the URL carries its own token
+        and lives 30 seconds). Returns the zip's bytes (GBK CSV files inside)."""
+        target = url.bill_download_url if isinstance(url, BillDownloadUrlResult) else url
+        method = "bill download"
+        if not target.startswith(("http://", "https://")):
+            raise InvalidRequestError(f"bill download URL {target!r} is not an http(s) URL")
+        try:
+            with self._client().stream("GET", target) as response:
+                if response.status_code != 200:
+                    raise AlipayResponseError(
+                        f"bill download answered HTTP {response.status_code} (the URL lives 30 "
+                        "seconds: ask for a new one)",
+                        method=method,
+                        retryable=True,
+                    )
+                chunks: list[bytes] = []
+                size = 0
+                for chunk in response.iter_bytes():
+                    size += len(chunk)
+                    if size > max_size:
+                        raise AlipayResponseError(
+                            f"bill download is larger than {max_size} bytes", method=method
+                        )
+                    chunks.append(chunk)
+        except httpx.TimeoutException as exc:
+            raise AlipayTimeoutError(
+                f"timed out downloading the bill ({exc})", method=method
+            ) from None
+        except httpx.TransportError as exc:
+            raise AlipayTransportError(f"cannot download the bill ({exc})", method=method) from None
+        return b"".join(chunks)
+
+
+_BILL_TYPES = ("trade", "signcustomer")
+_BILL_DATE = re.compile(r"\d{4}-\d{2}(-\d{2})?", re.ASCII)
 
 
 def _subject(subject: object) -> str:

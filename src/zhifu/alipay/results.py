@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from ..money import AmountError, parse_money
 
 __all__ = [
+    "BillDownloadUrlResult",
     "CancelResult",
     "CloseResult",
     "PagePayRequest",
@@ -219,3 +220,16 @@ class RefundQueryResult:
             send_back_fee=_money(raw, "send_back_fee"),
             raw=raw,
         )
+
+
+@dataclass(frozen=True)
+class BillDownloadUrlResult:
+    """``alipay.data.dataservice.bill.downloadurl.query``: where to fetch the bill zip (the URL
+    lives 30 seconds: download it at once with :meth:`AlipayClient.download_bill`)."""
+
+    bill_download_url: str
+    raw: dict[str, Any] = field(repr=False)
+
+    @classmethod
+    def from_raw(cls, raw: dict[str, Any]) -> BillDownloadUrlResult:
+        return cls(_str(raw, "bill_download_url"), raw)

@@ -14,7 +14,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
-from . import control_api
+from . import bills, control_api
 from .accounts import (
     ALIPAY_PUBLIC_CERT_FILE,
     ALIPAY_PUBLIC_KEY_FILE,
@@ -79,6 +79,8 @@ def _rules() -> list[Rule]:
         Rule("/sandbox/api/settings", endpoint="settings", methods=["GET", "POST"]),
         Rule("/sandbox/api/buyers", endpoint="buyers"),
         Rule("/sandbox/api/buyers/<login>", endpoint="buyer", methods=["POST"]),
+        Rule(bills.DOWNLOAD_PATH, endpoint="alipay_bill_download"),
+        Rule("/sandbox/api/bills/paid-trade", endpoint="paid_trade", methods=["POST"]),
         # WeChat Pay API v3 and its pages (src/zhifu/sandbox/wechat/)
         Rule("/v3/<path:rest>", endpoint="wechat_v3", methods=_ANY),
         Rule("/sandbox/api/wechat/<path:rest>", endpoint="wechat_control", methods=_ANY),
@@ -255,6 +257,8 @@ class Sandbox:
             "settings": lambda request: control_api.settings(self, request),
             "buyers": lambda request: control_api.buyers(self, request),
             "buyer": lambda request, login: control_api.buyers(self, request, login),
+            "alipay_bill_download": lambda request: bills.download(self, request),
+            "paid_trade": lambda request: control_api.paid_trade(self, request),
             "wechat_v3": lambda request, rest: handle_v3(self.wechat, request),
             "wechat_control": lambda request, rest: wechat_control(self.wechat, request, rest),
             "wechat_scan": lambda request: wechat_page(self.wechat, request, "scan"),

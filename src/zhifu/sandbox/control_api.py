@@ -354,5 +354,39 @@ def buyers(sandbox: Sandbox, request: Request, login: str | None = None) -> Resp
     )
 
 
+def paid_trade(sandbox: Sandbox, request: Request) -> Response:
+    """``POST /sandbox/api/bills/paid-trade``: a trade paid here and announced nowhere (see
+    :func:`zhifu.sandbox.bills.make_paid_trade`)."""
+    from .bills import make_paid_trade
+
+    data = read_json(request, allow_empty=False)
+    unknown = set(data) - {"app_id", "out_trade_no", "amount", "subject", "buyer"}
+    if unknown:
+        raise ApiError(400, "invalid_field", f"unknown field(s): {', '.join(sorted(unknown))}")
+    out_trade_no = _optional_str(data, "out_trade_no")
+    amount = data.get("amount")
+    if out_trade_no is None or not isinstance(amount, str):
+        raise ApiError(
+            400, "invalid_field", 'give "out_trade_no" and "amount" (a string such as "0.01")'
+        )
+    app_id = _optional_str(data, "app_id") or sandbox.accounts.default_app().app_id
+    try:
+        trade_no = make_paid_trade(
+            sandbox,
+            app_id=app_id,
+            out_trade_no=out_trade_no,
+            amount=amount,
+            subject=_optional_str(data, "subject") or "sandbox-only trade",
+            buyer=_optional_str(data, "buyer"),
+        )
+    except LookupError as exc:
+        raise ApiError(404, "not_found", str(exc)) from None
+    except ValueError as exc:
+        raise ApiError(409 if "already" in str(exc) else 400, "invalid_trade", str(exc)) from None
+    found = sandbox.trades.by_out_trade_no(app_id, out_trade_no)
+    assert found is not None and found.trade_no == trade_no
+    return json_response(trade_json(sandbox, found), 201)
+
+
 def error_response(exc: ApiError) -> Response:
     return json_error(exc.status, exc.code, exc.message)

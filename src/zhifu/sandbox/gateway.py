@@ -28,6 +28,7 @@ from zhifu.alipay import Verifier, request_content
 from zhifu.money import format_amount
 
 from .accounts import App, mask_login
+from .bills import bill_download_url
 from .clock import fmt, parse_beijing
 from .messages import codec
 from .trades import PAGE_METHODS, TradeError, out_no, parse_trade_request
@@ -521,4 +522,5 @@ SERVER_METHODS: dict[str, Handler] = {
     "alipay.trade.cancel": _cancel,
     "alipay.trade.refund": _refund,
     "alipay.trade.fastpay.refund.query": _refund_query,
+    "alipay.data.dataservice.bill.downloadurl.query": bill_download_url,  # sandbox/bills.py
 }

@@ -416,3 +416,34 @@ class SandboxServer:
             "POST", "/sandbox/api/settings", json={"notify_triggers": triggers}
         )["notify_triggers"]
         return result
+
+    # -- bills (src/zhifu/sandbox/bills.py, src/zhifu/sandbox/wechat/bills.py) ------------------
+
+    def paid_trade(
+        self,
+        out_trade_no: str,
+        amount: str,
+        *,
+        subject: str | None = None,
+        app_id: str | None = None,
+    ) -> dict[str, Any]:
+        """An Alipay trade paid at the sandbox and announced nowhere (no notification)."""
+        body: dict[str, Any] = {"out_trade_no": out_trade_no, "amount": amount}
+        if subject:
+            body["subject"] = subject
+        if app_id:
+            body["app_id"] = app_id
+        result: dict[str, Any] = self._call("POST", "/sandbox/api/bills/paid-trade", json=body)
+        return result
+
+    def wechat_paid_trade(
+        self, out_trade_no: str, amount: str, *, description: str | None = None
+    ) -> dict[str, Any]:
+        """A WeChat order paid at the sandbox and announced nowhere (no notification)."""
+        body: dict[str, Any] = {"out_trade_no": out_trade_no, "amount": amount}
+        if description:
+            body["description"] = description
+        result: dict[str, Any] = self._call(
+            "POST", "/sandbox/api/wechat/bills/paid-trade", json=body
+        )
+        return result

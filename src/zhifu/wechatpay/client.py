@@ -8,16 +8,19 @@ sends them, verifies every 2xx answer and maps failures to :mod:`zhifu.wechatpay
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
 import re
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import httpx
 from cryptography import x509
@@ -43,7 +46,7 @@ from .errors import (
 )
 from .keys import KeySource, load_apiv3_key, normalise_serial
 from .notifications import Notification, parse_notification
-from .results import H5Prepay, JsapiPrepay, NativePrepay, Refund, Transaction
+from .results import BillDownload, H5Prepay, JsapiPrepay, NativePrepay, Refund, Transaction
 from .signing import SIGNATURE_NONCE_LENGTH, RequestSigner, jsapi_message
 from .times import beijing_now, format_time
 from .verification import MAX_CLOCK_SKEW, VerifiedSignature, Verifier
@@ -647,3 +650,104 @@ class WechatPayClient:
         number = validate_out_refund_no(out_refund_no)
         data = self.request("GET", f"/v3/refund/domestic/refunds/{quote(number, safe='*')}").data
         return Refund.from_raw(data)
+
+    # -- bills ----------------------------------------------------------------------------------
+
+    def trade_bill(
+        self, *, bill_date: date | str, bill_type: str = "ALL", tar_type: str | None = None
+    ) -> BillDownload:
+        """``GET /v3/bill/tradebill``: the day's trade bill (``ALL``, ``SUCCESS`` or ``REFUND``),
+        ``tar_type="GZIP"`` for a gzipped download. WeChat makes it the next morning; before,
+        it answers ``NO_STATEMENT_EXIST`` (:class:`WechatPayAPIError`)."""
+        if bill_type not in _BILL_TYPES:
+            raise InvalidRequestError(
+                f"bill_type {bill_type!r}: use one of {', '.join(_BILL_TYPES)}"
+            )
+        query = {"bill_date": _bill_date(bill_date), "bill_type": bill_type}
+        return self._bill("/v3/bill/tradebill", query, tar_type)
+
+    def fundflow_bill(
+        self, *, bill_date: date | str, account_type: str = "BASIC", tar_type: str | None = None
+    ) -> BillDownload:
+        """``GET /v3/bill/fundflowbill``: the day's movements of one account (``BASIC``,
+        ``OPERATION`` or ``FEES``)."""
+        if account_type not in _ACCOUNT_TYPES:
+            raise InvalidRequestError(
+                f"account_type {account_type!r}: use one of {', '.join(_ACCOUNT_TYPES)}"
+            )
+        query = {"bill_date": _bill_date(bill_date), "account_type": account_type}
+        return self._bill("/v3/bill/fundflowbill", query, tar_type)
+
+    def _bill(self, path: str, query: dict[str, str], tar_type: str | None) -> BillDownload:
+        if tar_type is not None:
+            if tar_type != "GZIP":
+                raise InvalidRequestError(f"tar_type {tar_type!r}: use 'GZIP' or None")
+            query["tar_type"] = tar_type
+        bill = BillDownload.from_raw(self.request("GET", path, query=query).data)
+        if not bill.download_url or bill.hash_type.upper() != "SHA1" or not bill.hash_value:
+            raise WechatPayResponseError(
+                "the bill answer lacks download_url or a SHA1 hash_value", operation=f"GET {path}"
+            )
+        return bill
+
+    def download_bill(self, bill: BillDownload, *, max_size: int = 256 << 20) -> bytes:
+        """Fetch a bill with a signed GET of its ``download_url`` and return its plain bytes
+        (unpacked if gzipped). The answer is the file, not signed JSON: its integrity is the
+        SHA1 ``hash_value`` WeChat gave with the URL, checked here
+        (:class:`WechatPayResponseError` if it differs). The URL must be on this client's
+        base URL: the Authorization header goes nowhere else."""
+        operation = "GET bill download"
+        url = urlsplit(bill.download_url)
+        base = urlsplit(self.base_url)
+        if (url.scheme, url.netloc) != (base.scheme, base.netloc) or not url.path.startswith(
+            self._path_prefix + "/"
+        ):
+            raise WechatPayResponseError(
+                f"download_url {bill.download_url!r} is not on {self.base_url}: refusing to send "
+                "it a signed request",
+                operation=operation,
+            )
+        path = url.path[len(self._path_prefix) :]
+        query = dict(parse_qsl(url.query, keep_blank_values=True))
+        response, _ = self._send("GET", path, query or None, None)
+        body = response.content
+        if len(body) > max_size:
+            raise WechatPayResponseError(
+                f"the bill is larger than {max_size} bytes", operation=operation
+            )
+        if body[:2] == b"\x1f\x8b":
+            try:
+                body = gzip.decompress(body)
+            except (OSError, EOFError, zlib.error) as exc:
+                raise WechatPayResponseError(
+                    f"the gzipped bill cannot be unpacked ({exc})", operation=operation
+                ) from None
+        digest = hashlib.sha1(body, usedforsecurity=False).hexdigest()
+        if digest != bill.hash_value.strip().lower():
+            raise WechatPayResponseError(
+                f"the bill's SHA1 is {digest}, WeChat said {bill.hash_value}: incomplete or "
+                "altered download",
+                operation=operation,
+                retryable=True,
+            )
+        return body
+
+
+_BILL_TYPES = (
+    "ALL",
+    "SUCCESS",
+    "REFUND",
+    "RECHARGE_REFUND",
+    "ALL_SPECIAL",
+    "SUC_SPECIAL",
+    "REF_SPECIAL",
+)
+_ACCOUNT_TYPES = ("BASIC", "OPERATION", "FEES")
+
+
+def _bill_date(value: date | str) -> str:
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value, re.ASCII):
+        return value
+    raise InvalidRequestError(f"bill_date {value!r}: use a date or 'yyyy-MM-dd'")

@@ -18,6 +18,7 @@ from .times import parse_time
 __all__ = [
     "H5_URL_LIFETIME",
     "PAID_STATES",
+    "BillDownload",
     "H5Prepay",
     "JsapiPrepay",
     "NativePrepay",
@@ -193,3 +194,19 @@ class Refund:
             currency=_str(amount, "currency"),
             raw=raw,
         )
+
+
+@dataclass(frozen=True)
+class BillDownload:
+    """``GET /v3/bill/tradebill`` or ``/v3/bill/fundflowbill``: where to fetch the bill and the
+    digest of its plain text (``hash_type`` SHA1; a gzip download is unpacked before hashing).
+    Fetch it with :meth:`WechatPayClient.download_bill` while the URL lives."""
+
+    download_url: str
+    hash_type: str
+    hash_value: str
+    raw: dict[str, Any] = field(repr=False)
+
+    @classmethod
+    def from_raw(cls, raw: dict[str, Any]) -> BillDownload:
+        return cls(_str(raw, "download_url"), _str(raw, "hash_type"), _str(raw, "hash_value"), raw)

@@ -193,6 +193,8 @@ def handle_control(wx: WechatSandbox, request: Request, rest: str) -> Response:
                     }
                 }
             )
+    if parts == ["bills", "paid-trade"] and method == "POST":
+        return json_response(_paid_trade(wx, request), 201)
     if parts == ["faults"]:
         if method == "GET":
             return json_response(wx.faults.current())
@@ -203,6 +205,34 @@ def handle_control(wx: WechatSandbox, request: Request, rest: str) -> Response:
                 raise ApiError(400, "invalid_fault", str(exc)) from None
             return json_response(state)
     raise ApiError(404, "not_found", f"{method} /sandbox/api/wechat/{rest}: no such control API")
+
+
+def _paid_trade(wx: WechatSandbox, request: Request) -> dict[str, Any]:
+    """An order paid here and announced nowhere (:func:`.bills.make_paid_order`)."""
+    from .bills import make_paid_order
+
+    data = read_json(request, allow_empty=False)
+    _fields(data, {"out_trade_no", "amount", "description", "buyer", "mchid"})
+    out_trade_no = _str_field(data, "out_trade_no")
+    amount = data.get("amount")
+    if out_trade_no is None or not isinstance(amount, str):
+        raise ApiError(
+            400, "invalid_field", 'give "out_trade_no" and "amount" (a string such as "0.01")'
+        )
+    try:
+        made = make_paid_order(
+            wx,
+            out_trade_no=out_trade_no,
+            amount=amount,
+            description=_str_field(data, "description") or "sandbox-only order",
+            buyer=_str_field(data, "buyer"),
+            mchid=_str_field(data, "mchid"),
+        )
+    except LookupError as exc:
+        raise ApiError(404, "not_found", str(exc)) from None
+    except ValueError as exc:
+        raise ApiError(409 if "already" in str(exc) else 400, "invalid_trade", str(exc)) from None
+    return made
 
 
 def _pay(wx: WechatSandbox, request: Request, order: Order) -> dict[str, Any]:

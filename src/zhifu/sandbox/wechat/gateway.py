@@ -23,6 +23,7 @@ from werkzeug.wrappers import Request, Response
 from zhifu.wechatpay import SignatureError, format_time, parse_authorization, verify_request
 from zhifu.wechatpay.aead import encrypt_resource
 
+from . import bills
 from .errors import WechatApiError, missing
 from .keys import Merchant
 
@@ -55,6 +56,8 @@ def handle_v3(wx: WechatSandbox, request: Request) -> Response:
                 400, "INVALID_REQUEST", f"Wechatpay-Serial {serial} 无效 (no such WeChat Pay key)"
             )
         path = _canonical_url(request).split("?", 1)[0]
+        if request.method == "GET" and path == bills.DOWNLOAD_PATH:  # a file, not signed JSON
+            return bills.download(wx, request, merchant, request_id)
         if wx.faults.take("api_errors", path):
             raise WechatApiError(500, "SYSTEM_ERROR", "系统异常，请稍后重试")
         if wx.faults.take("rate_limits", path):
@@ -239,6 +242,8 @@ def _route(
         if order is None:
             raise WechatApiError(404, "ORDER_NOT_EXIST", "订单不存在")
         return 200, order.as_json()
+    if method == "GET" and path in (bills.TRADEBILL_PATH, bills.FUNDFLOW_PATH):
+        return 200, bills.bill_answer(wx, request, merchant, path)
     if method == "POST" and path == refunds:
         return 200, wx.orders.create_refund(merchant, _json_body(request))
     if method == "GET" and path.startswith(refunds + "/"):
