@@ -1,5 +1,10 @@
 """API endpoints of payment links (included by zhifu.api.urls under links/)."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from . import api
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("", api.LinkListCreateView.as_view(), name="links"),
+    path("<str:code>/", api.LinkDetailView.as_view(), name="link"),
+]

@@ -1,5 +1,13 @@
 """Buyer-facing pages of payment links (included by zhifu.urls under link/)."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from . import views
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("poll.js", views.poll_script, name="link-js"),
+    path("<str:code>/", views.link_page, name="link"),
+    path("<str:code>/pay/", views.pay, name="link-pay"),
+    path("<str:code>/qr/", views.qr_page, name="link-qr"),
+    path("<str:code>/status/", views.status, name="link-status"),
+]
