@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.core.validators import RegexValidator
+from django.http import HttpRequest
+from django.http.request import split_domain_port, validate_host
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from ..models import LedgerEntry, Order, OrderAdjustment, OrderLine, PaymentAttempt, Refund
@@ -19,6 +25,38 @@ class ChannelField(serializers.ChoiceField):
         from ..providers import registry
 
         super().__init__(choices=registry.channel_choices(), **kwargs)
+
+
+def safe_return_url(request: HttpRequest | None, value: str) -> str:
+    """``value`` — a path, or an absolute http(s) URL whose host is the request's or one of
+    ``ALLOWED_HOSTS`` (never ``*``) — as an absolute URL; https only when the request came over
+    https. The same rule as a ``next`` URL (``url_has_allowed_host_and_scheme``): a client
+    cannot make the cashier send the buyer to another site."""
+    from django.conf import settings
+
+    refused = serializers.ValidationError(
+        _("must be a path or an http(s) URL of this site"), code="invalid"
+    )
+    if request is None:
+        raise refused
+    value = value.strip()
+    current = request.get_host()
+    secure = request.is_secure()
+    if value.startswith("/") and not value.startswith(("//", "/\\")):
+        if not url_has_allowed_host_and_scheme(value, {current}, require_https=secure):
+            raise refused
+        return request.build_absolute_uri(value)
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise refused
+    netloc = parts.netloc.lower()
+    trusted = [h for h in settings.ALLOWED_HOSTS if h != "*"]
+    host, _port = split_domain_port(netloc)
+    if netloc != current.lower() and not (host and validate_host(host, trusted)):
+        raise refused
+    if not url_has_allowed_host_and_scheme(value, {parts.netloc}, require_https=secure):
+        raise refused
+    return value
 
 
 # Text that must not be empty once trimmed: DRF trims, then refuses ""; the pattern (with
@@ -89,16 +127,99 @@ class ItemSerializer(serializers.Serializer[Any]):
     quantity = serializers.IntegerField(min_value=1, max_value=9999, default=1)
 
 
-class CreateOrderSerializer(serializers.Serializer[Any]):
-    """Prices come from the server; any price or amount sent is ignored."""
+class StrictCharField(serializers.CharField):
+    """Text that must be sent as a JSON string (DRF's CharField also takes 12345 as "12345")."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return str(super().to_internal_value(data))
+
+
+OPENID = re.compile(r"[A-Za-z0-9_-]{1,128}", re.ASCII)
+# Channels that need the buyer's user id at the gateway (WeChat's ``openid`` for the site's
+# APPID, from WeChat's OAuth): a request paying by one of them must send ``openid``.
+PAYER_ID_CHANNELS = frozenset({"wechat_jsapi"})
+
+
+class PaymentOptionsSerializer(serializers.Serializer[Any]):
+    """What some channels need besides the channel: where the buyer's browser comes back, and
+    who the buyer is at the gateway."""
+
+    return_url = StrictCharField(
+        required=False,
+        max_length=1024,
+        help_text=(
+            "Where the gateway's cashier sends the buyer's browser back (WeChat Pay H5's "
+            "`redirect_url`, Alipay's `return_url`): a path or an absolute URL of this site. "
+            "Default: the configured return URL. The page it opens must query the order: coming "
+            "back says nothing about payment."
+        ),
+        **NOT_BLANK,
+    )
+    openid = StrictCharField(
+        required=False,
+        trim_whitespace=False,  # " o..." is not an openid (and the schema's pattern says so)
+        min_length=1,
+        max_length=128,
+        help_text=(
+            "`wechat_jsapi` only, and required there: the buyer's WeChat openid for the site's "
+            "APPID (from WeChat's `snsapi_base` OAuth), 28 characters of letters, digits, `_` "
+            "and `-`."
+        ),
+        validators=[
+            RegexValidator(
+                r"^[A-Za-z0-9_-]+$",
+                _("1 to 128 letters, digits, '_' or '-' (a WeChat openid has 28)"),
+            )
+        ],
+    )
+
+    def validate_openid(self, value: str) -> str:
+        # The pattern's "$" (what JSON Schema understands) lets a final newline through.
+        if not OPENID.fullmatch(value):
+            raise serializers.ValidationError(
+                _("1 to 128 letters, digits, '_' or '-' (a WeChat openid has 28)"), code="invalid"
+            )
+        return value
+
+    def validate_return_url(self, value: str) -> str:
+        return safe_return_url(self.context.get("request"), value)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("channel") in PAYER_ID_CHANNELS and not attrs.get("openid"):
+            raise serializers.ValidationError(
+                {
+                    "openid": _("required to pay with %(channel)s: the buyer's WeChat openid")
+                    % {"channel": attrs["channel"]}
+                }
+            )
+        return attrs
+
+
+class CreateOrderSerializer(PaymentOptionsSerializer):
+    """Prices come from the server; any price or amount sent is ignored. With ``channel``, the
+    payment starts at once (``return_url`` and ``openid`` as for paying)."""
 
     # A ListField (not many=True) so that the schema says minItems/maxItems.
     items = serializers.ListField(child=ItemSerializer(), min_length=1, max_length=100)
     channel = ChannelField(required=False)
 
 
-class PaySerializer(serializers.Serializer[Any]):
+class PaySerializer(PaymentOptionsSerializer):
     channel = ChannelField()
+
+
+class JsParamsSerializer(serializers.Serializer[Any]):
+    """The parameters of WeChat's ``WeixinJSBridge.invoke("getBrandWCPayRequest", ...)``, as
+    they are (``timeStamp`` is a string, as WeChat wants it)."""
+
+    appId = serializers.CharField(required=False)  # WeChat's names
+    timeStamp = serializers.CharField(required=False)
+    nonceStr = serializers.CharField(required=False)
+    package = serializers.CharField(required=False)
+    signType = serializers.CharField(required=False)
+    paySign = serializers.CharField(required=False)
 
 
 class PaymentSerializer(serializers.Serializer[Any]):
@@ -111,6 +232,9 @@ class PaymentSerializer(serializers.Serializer[Any]):
     pay_url = serializers.CharField(allow_blank=True)
     form_html = serializers.CharField(allow_blank=True)
     qr_code = serializers.CharField(allow_blank=True)
+    js_params = JsParamsSerializer(
+        help_text="`wechat_jsapi`: what the page passes to `getBrandWCPayRequest`; empty otherwise"
+    )
     paid = serializers.BooleanField()
 
 

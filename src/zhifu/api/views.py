@@ -23,6 +23,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from ..exceptions import OrderError
 from ..models import LedgerEntry, Order, Refund
 from ..money import format_amount
+from ..payer import payer_from_request
 from ..services import orders as order_service
 from ..services import payments as payment_service
 from ..services import refunds as refund_service
@@ -77,8 +78,21 @@ def _payment_body(start: payment_service.PaymentStart) -> dict[str, Any]:
         "pay_url": start.pay_url,
         "form_html": start.form_html,
         "qr_code": start.qr_code,
+        "js_params": start.js_params,
         "paid": start.paid or order.is_paid,
     }
+
+
+def _start(order: Order, data: dict[str, Any], request: Request) -> payment_service.PaymentStart:
+    """Start paying ``order`` as the validated ``data`` asks, with what the request tells of the
+    buyer (IP address, WeChat openid)."""
+    return payment_service.start_payment(
+        order,
+        data["channel"],
+        user=request.user,
+        return_url=data.get("return_url"),
+        payer=payer_from_request(request, openid=data.get("openid", "")),
+    )
 
 
 def _order_body(order: Order, request: Request) -> dict[str, Any]:
@@ -113,7 +127,7 @@ class OrderListCreateView(ZhifuAPI, generics.ListCreateAPIView[Order]):
         parameters=[IDEMPOTENCY_KEY],
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        data = s.CreateOrderSerializer(data=request.data)
+        data = s.CreateOrderSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         items = [dict(item) for item in data.validated_data["items"]]
         channel = data.validated_data.get("channel")
@@ -121,7 +135,7 @@ class OrderListCreateView(ZhifuAPI, generics.ListCreateAPIView[Order]):
         def respond(order: Order) -> Response:
             start = None
             if channel:
-                start = payment_service.start_payment(order, channel, user=request.user)
+                start = _start(order, data.validated_data, request)
             body = _order_body(order, request)
             if start is not None:
                 body["payment"] = _payment_body(start)
@@ -150,8 +164,10 @@ class OrderDetailView(ZhifuAPI, APIView):
 
 
 class OrderPayView(ZhifuAPI, APIView):
-    """Pay a pending order: the pay URL / form (page, wap), the QR code text, or the balance
-    result. Calling it again reuses the open attempt of the same channel or replaces it."""
+    """Pay a pending order: the pay URL / form (Alipay page and wap, WeChat Pay H5), the QR
+    code text (Alipay QR, WeChat Pay Native), the parameters of WeChat's JavaScript bridge
+    (``js_params``, WeChat Pay JSAPI: send the buyer's ``openid``), or the balance result.
+    Calling it again reuses the open attempt of the same channel or replaces it."""
 
     @extend_schema(
         request=s.PaySerializer,
@@ -159,12 +175,9 @@ class OrderPayView(ZhifuAPI, APIView):
     )
     def post(self, request: Request, out_trade_no: str) -> Response:
         order = order_service.get_order(request.user, out_trade_no)
-        data = s.PaySerializer(data=request.data)
+        data = s.PaySerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
-        start = payment_service.start_payment(
-            order, data.validated_data["channel"], user=request.user
-        )
-        return Response(_payment_body(start))
+        return Response(_payment_body(_start(order, data.validated_data, request)))
 
 
 class OrderCancelView(ZhifuAPI, APIView):
