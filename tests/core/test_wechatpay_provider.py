@@ -420,7 +420,9 @@ def test_a_refund_without_answer_is_asked_again_with_the_same_number(wechat, use
     assert refund.status == Refund.Status.UNKNOWN
     retry_refunds(now=timezone.now() + timedelta(minutes=5))
     refund.refresh_from_db()
-    assert refund.status == Refund.Status.UNKNOWN  # WeChat has it, PROCESSING: not done yet
+    # WeChat has it now, PROCESSING: no longer unknown, waiting for the notification or a query
+    assert refund.status == Refund.Status.PENDING
+    assert refund.error_code == ""
     assert list(wechat.refunds) == [refund.out_request_no]  # one refund, never two
     numbers = {r["out_refund_no"] for r in requests_to(wechat, "/v3/refund/domestic/refunds")}
     assert numbers <= {refund.out_request_no}
@@ -445,6 +447,79 @@ def test_refund_states_map_to_neutral_states(wechat, user):
         assert provider.query_refund(refund).state == state, status
         assert provider.refund(refund).state == state, status  # same number: the same refund
     assert len(wechat.refunds) == 1
+    wechat.refunds[refund.out_request_no]["status"] = "NEW_STATUS"  # one WeChat adds later
+    assert provider.query_refund(refund).state == "unknown"
+
+
+@pytest.mark.parametrize(
+    ("status", "core"),
+    [
+        ("PROCESSING", Refund.Status.PENDING),
+        ("SUCCESS", Refund.Status.SUCCEEDED),
+        ("ABNORMAL", Refund.Status.FAILED),
+        ("CLOSED", Refund.Status.FAILED),
+    ],
+)
+def test_wechats_answer_to_a_refund_sets_the_core_refund(wechat, user, monkeypatch, status, core):
+    """What WeChat answers to POST /v3/refund/domestic/refunds becomes the refund's status:
+    PROCESSING is pending (the REFUND.* notification or a query will settle it), never unknown."""
+    order = _paid(wechat, user)
+    original = wechat.refund
+
+    def answer_with(body, serial):
+        original(body, serial)
+        wechat.refunds[body["out_refund_no"]]["status"] = status
+        return original(body, serial)  # the same refund number: its stored state, re-signed
+
+    monkeypatch.setattr(wechat, "refund", answer_with)
+    refund = refund_order(order, amount="1.00")
+    assert refund.status == core
+    assert refund.error_code == ("" if core != Refund.Status.FAILED else status)
+    order.refresh_from_db()
+    if core == Refund.Status.SUCCEEDED:
+        assert order.status == Order.Status.PARTIALLY_REFUNDED
+    else:
+        assert order.status == Order.Status.PAID and order.refunded_amount == 0
+
+
+@pytest.mark.parametrize(
+    ("event", "core", "outcome"),
+    [
+        ("REFUND.SUCCESS", Refund.Status.SUCCEEDED, "applied"),
+        ("REFUND.ABNORMAL", Refund.Status.FAILED, "applied"),
+        ("REFUND.CLOSED", Refund.Status.FAILED, "applied"),
+    ],
+)
+def test_refund_notifications_settle_a_pending_refund(wechat, user, event, core, outcome):
+    order = _paid(wechat, user)
+    refund = refund_order(order, amount="1.00")
+    assert refund.status == Refund.Status.PENDING
+    resource = wechat.settle_refund(refund.out_request_no, event.split(".")[1])
+    assert notify(*wechat.notification(event, resource)).status_code == 204
+    refund.refresh_from_db()
+    assert refund.status == core
+    assert Notification.objects.order_by("-id").first().outcome == outcome
+
+
+def test_a_pending_refund_is_asked_about_by_the_retry_job(wechat, user):
+    """The REFUND.* notification is lost: the retry job queries pending refunds older than
+    REFUND_RETRY_AFTER; PROCESSING leaves them pending, SUCCESS completes them."""
+    order = _paid(wechat, user)
+    refund = refund_order(order, amount="1.00")
+    assert refund.status == Refund.Status.PENDING
+    assert retry_refunds(now=timezone.now()) == 0  # too recent: not asked yet
+    assert not any(r.url.path.endswith(refund.out_request_no) for r in wechat.requests)
+    later = timezone.now() + timedelta(minutes=5)
+    assert retry_refunds(now=later) == 0
+    asked = [r for r in wechat.requests if r.url.path.endswith("/" + refund.out_request_no)]
+    assert len(asked) == 1 and asked[0].method == "GET"  # asked, not sent again
+    refund.refresh_from_db()
+    assert refund.status == Refund.Status.PENDING
+    wechat.settle_refund(refund.out_request_no)
+    assert retry_refunds(now=later + timedelta(minutes=5)) == 1
+    refund.refresh_from_db()
+    assert refund.status == Refund.Status.SUCCEEDED
+    assert len(requests_to(wechat, "/v3/refund/domestic/refunds")) == 1  # sent once
 
 
 # --- numbering and settings --------------------------------------------------------------------

@@ -3,9 +3,11 @@
 A refund is created ``pending`` under the order's row lock (so two concurrent refunds cannot
 together exceed what was paid), then sent to the provider outside the transaction (a provider
 that settles locally, the wallet, is called under the lock instead). The answer makes it
-``succeeded`` or ``failed``, or leaves it ``pending`` until the gateway notifies; no answer makes
-it ``unknown``, and the retry job asks the gateway, then sends it again with the same
-``out_request_no`` (gateways treat that as the same refund).
+``succeeded`` or ``failed``, or leaves it ``pending`` until the gateway notifies (WeChat Pay
+answers ``PROCESSING``); no answer makes it ``unknown``, and the retry job asks the gateway, then
+sends it again with the same ``out_request_no`` (gateways treat that as the same refund). A
+gateway that answers "still processing" makes an unknown refund ``pending`` again; the retry
+job keeps asking about pending refunds older than ``REFUND_RETRY_AFTER``.
 """
 
 from __future__ import annotations
@@ -204,7 +206,11 @@ def _record_result(order: Order, row: Refund, result: RefundResult) -> None:
             result.code,
             extra=ctx("refund_unknown", order=order, refund=row),
         )
-    # PENDING: the gateway accepted it and will say how it ends (notification or query)
+    elif row.status == Refund.Status.UNKNOWN:
+        # PENDING after an unknown outcome: the gateway has it now (accepted, still processing,
+        # e.g. WeChat's PROCESSING) and will say how it ends (notification or query).
+        transition(row, Refund.Status.PENDING, locked=True, error_code="", error_message="")
+    # PENDING otherwise: accepted, the gateway will say how it ends (notification or query)
 
 
 def complete_refund(refund: Refund, *, raw: dict[str, Any] | None = None) -> bool:
@@ -347,8 +353,7 @@ def _retry(refund: Refund) -> Refund:
     if provider.remote and refund.tries:
         answer = provider.query_refund(refund)
         if answer.state in (RefundState.SUCCEEDED, RefundState.PENDING):
-            if answer.state == RefundState.SUCCEEDED:
-                _record(refund, answer)
+            _record(refund, answer)  # succeeded; or pending, no longer unknown
             refund.refresh_from_db()
             return refund
     return execute_refund(refund)

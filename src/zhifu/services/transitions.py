@@ -56,6 +56,9 @@ TRANSITIONS: dict[type[models.Model], frozenset[tuple[str, str]]] = {
             (RS.PENDING, RS.UNKNOWN),
             (RS.UNKNOWN, RS.SUCCEEDED),
             (RS.UNKNOWN, RS.FAILED),
+            # Asked again, the gateway says it has the refund and is processing it (WeChat
+            # PROCESSING): no longer unknown, waiting for its notification or a query.
+            (RS.UNKNOWN, RS.PENDING),
         }
     ),
 }
