@@ -63,6 +63,9 @@ from .lazy import Lazy
 from .wechatpay_config import build_client, check_settings, wechatpay_conf
 
 if TYPE_CHECKING:
+    from datetime import date
+
+    from ..bills.lines import Bill
     from ..models import Order, PaymentAttempt, Refund
 
 __all__ = ["WechatPayProvider"]
@@ -185,7 +188,7 @@ class WechatPayProvider:
                     raise self._needs("client_ip", "the buyer's IP address")
                 wx = wechatpay_conf()
                 h5 = client.h5(payer_client_ip=ip, h5_type=wx["H5_TYPE"], **options)
-                back = wx["RETURN_URL"] or return_url
+                back = return_url or wx["RETURN_URL"]  # the caller's, as for Alipay
                 redirect = _with_query(back, out_trade_no=attempt.out_trade_no) if back else None
                 return PaymentAction(url=h5.url(redirect))
             openid = (payer.openid if payer else "") or str(metadata.get("wechat_openid") or "")
@@ -409,3 +412,18 @@ class WechatPayProvider:
         return Acknowledgement(
             500 if retry else 400, failure_body(reason).decode("utf-8"), "application/json"
         )
+
+    # -- bills (zhifu.bills) --------------------------------------------------------------------
+
+    def daily_bill(self, day: date) -> Bill:
+        """WeChat's trade bill (``ALL``) and basic account's fund flow bill of ``day``, gzipped,
+        each checked against the SHA1 WeChat gives with its URL."""
+        from ..bills.wechat_bill import read_bill
+
+        client = self.client
+        try:
+            trade = client.download_bill(client.trade_bill(bill_date=day, tar_type="GZIP"))
+            flow = client.download_bill(client.fundflow_bill(bill_date=day, tar_type="GZIP"))
+        except WechatPayError as exc:
+            raise _unavailable(exc, "GET /v3/bill/tradebill") from None
+        return read_bill(day, trade, flow)

@@ -45,7 +45,7 @@ DEFAULTS: dict[str, Any] = {
     "PLATFORM_CERT_DIR": "",  # certificate mode / migration: where platform certificates are kept
     "GATEWAY_URL": PRODUCTION_BASE_URL,
     "NOTIFY_URL": "",  # https://<site>/zhifu/wechatpay/notify/ (no query string)
-    "RETURN_URL": "",  # H5: where the buyer comes back (default: start_payment's return_url)
+    "RETURN_URL": "",  # H5: where the buyer comes back (start_payment's return_url wins)
     "H5_TYPE": "Wap",  # H5 scene: Wap, iOS or Android
 }
 KeyMode = Literal["public_key", "certificate", "migration"]
