@@ -52,6 +52,8 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "zhifu-expire-orders": {"task": "zhifu.expire_orders", "schedule": 60.0},
     "zhifu-reconcile-payments": {"task": "zhifu.reconcile_payments", "schedule": 60.0},
     "zhifu-retry-unknown-refunds": {"task": "zhifu.retry_unknown_refunds", "schedule": 300.0},
+    # yesterday's bills; hourly, as the bills appear in the morning (zhifu.bills.tasks)
+    "zhifu-reconcile-bills": {"task": "zhifu.reconcile_bills", "schedule": 3600.0},
 }
 
 

@@ -49,6 +49,9 @@ from .base import (
 from .lazy import Lazy
 
 if TYPE_CHECKING:
+    from datetime import date
+
+    from ..bills.lines import Bill
     from ..models import Order, PaymentAttempt, Refund
 
 __all__ = ["AlipayProvider", "parse_body"]
@@ -343,3 +346,20 @@ class AlipayProvider:
         if accepted:
             return Acknowledgement(200, "success")
         return Acknowledgement(503 if retry else 400, "fail")
+
+    # -- bills (zhifu.bills) --------------------------------------------------------------------
+
+    def daily_bill(self, day: date) -> Bill:
+        """Alipay's ``trade`` and ``signcustomer`` bills of ``day`` (zips of GBK CSV files whose
+        URLs live 30 seconds: each is fetched as soon as it is given)."""
+        from ..bills.alipay_bill import read_bill
+
+        client = self.client
+        try:
+            trade = client.download_bill(client.bill_download_url(bill_type="trade", bill_date=day))
+            account = client.download_bill(
+                client.bill_download_url(bill_type="signcustomer", bill_date=day)
+            )
+        except AlipayError as exc:
+            raise _unavailable(exc, "alipay.data.dataservice.bill.downloadurl.query") from None
+        return read_bill(day, trade, account)

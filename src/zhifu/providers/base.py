@@ -20,7 +20,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from html import escape
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
@@ -30,10 +30,12 @@ from ..exceptions import GatewayUnavailable
 if TYPE_CHECKING:
     from django.core.checks import CheckMessage
 
+    from ..bills.lines import Bill
     from ..models import Order, PaymentAttempt, Refund
 
 __all__ = [
     "Acknowledgement",
+    "BillSource",
     "CloseOutcome",
     "Event",
     "GatewayUnavailable",
@@ -265,3 +267,20 @@ class Provider(Protocol):
     def acknowledge(self, *, accepted: bool, retry: bool) -> Acknowledgement:
         """The answer to a notification: ``accepted`` (stop sending), or not, and if not whether
         the failure was ours and temporary (``retry``)."""
+
+
+@runtime_checkable
+class BillSource(Protocol):
+    """A provider whose gateway issues daily bills (optional, beside :class:`Provider`).
+
+    ``daily_bill`` downloads and parses the bill of ``day`` (a Beijing date) into a neutral
+    :class:`~zhifu.bills.lines.Bill`; it raises :class:`GatewayUnavailable` when the gateway
+    cannot be asked or the bill is not ready, and :class:`~zhifu.bills.lines.BillFormatError`
+    when a file cannot be read. The reconciliation job (:mod:`zhifu.bills.reconcile`) compares
+    it with the site's records.
+    """
+
+    name: str
+
+    def daily_bill(self, day: date) -> Bill:
+        """The gateway's bill of ``day``."""
