@@ -43,10 +43,6 @@ class PaymentLinkForm(forms.ModelForm):  # type: ignore[type-arg]
     amount = forms.CharField(
         label=_("amount"), max_length=16, help_text=_("in yuan, such as 12.30")
     )
-    expires_at = forms.DateTimeField(
-        label=_("expires at"),
-        help_text=_("from 1 minute to 15 days from now"),
-    )
 
     class Meta:
         model = PaymentLink
@@ -54,11 +50,14 @@ class PaymentLinkForm(forms.ModelForm):  # type: ignore[type-arg]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["expires_at"].initial = timezone.localtime() + services.DEFAULT_EXPIRY
-        self.fields["buyer"].required = False
-        self.fields["buyer"].help_text = gettext(
-            "optional: the order will be this user's; anyone with the link can pay it"
-        )
+        if "expires_at" in self.fields:  # the add form (a link is shown read-only after)
+            self.fields["expires_at"].initial = timezone.localtime() + services.DEFAULT_EXPIRY
+            self.fields["expires_at"].help_text = gettext("from 1 minute to 15 days from now")
+        if "buyer" in self.fields:
+            self.fields["buyer"].required = False
+            self.fields["buyer"].help_text = gettext(
+                "optional: the order will be this user's; anyone with the link can pay it"
+            )
 
     def clean_amount(self) -> Any:
         try:
