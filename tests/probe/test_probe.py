@@ -113,6 +113,69 @@ def test_zhifu_refuses_everything_the_probe_sends_and_applies_nothing(
         assert any(n.detail.startswith("signature probe") for n in stored)
 
 
+def test_certificate_mode_signs_with_the_newest_platform_certificate(
+    site, sandbox, settings, tmp_path, capsys
+):
+    """A merchant in platform-certificate mode: the site downloads WeChat's certificates from
+    the sandbox and the probe signs as the newest one (the signature holds: unknown_order)."""
+    sandbox.wechat_mode("certificate")
+    try:
+        wx = {k: v for k, v in settings.ZHIFU["WECHATPAY"].items() if "PUBLIC_KEY" not in k}
+        settings.ZHIFU = {
+            **settings.ZHIFU,
+            "WECHATPAY": {**wx, "PLATFORM_CERT_DIR": str(tmp_path)},
+        }
+        status, result = probe(
+            capsys, site + NOTIFY["wechatpay"], "--sandbox-dir", str(sandbox.data_dir)
+        )
+        newest = sandbox.wechat_info["platform_certificates"][-1]["serial_no"]
+    finally:
+        sandbox.wechat_mode("public_key")
+    assert status == report.EXIT_OK, by_name(result)
+    assert newest in result["endpoints"][0]["signing"]
+    assert Notification.objects.filter(reason="unknown_order").count() == 3
+
+
+@pytest.mark.parametrize("provider", ["alipay", "wechatpay"])
+def test_explicit_key_files_instead_of_a_sandbox(provider, site, settings, tmp_path, capsys):
+    """A site trusting keys of its own (no sandbox): the probe signs with the files given."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key_file = tmp_path / "gateway_private_key.pem"
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    public_pem = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    conf = dict(settings.ZHIFU)
+    if provider == "alipay":
+        conf["ALIPAY_PUBLIC_KEY"] = public_pem
+        args = ["--alipay-private-key", str(key_file)]
+        args += ["--app-id", conf["APP_ID"], "--seller-id", conf["SELLER_ID"]]
+    else:
+        key_id = "PUB_KEY_ID_0114218000000000000000000000000001"
+        wx = conf["WECHATPAY"] = {**conf["WECHATPAY"], "PUBLIC_KEY": public_pem}
+        wx["PUBLIC_KEY_ID"] = key_id
+        (tmp_path / "apiv3_key").write_text(wx["APIV3_KEY"] + "\n")
+        args = ["--wechatpay-private-key", str(key_file), "--wechatpay-serial", key_id]
+        args += ["--apiv3-key-file", str(tmp_path / "apiv3_key")]
+        args += ["--mchid", wx["MCHID"], "--appid", wx["APPID"]]
+    settings.ZHIFU = conf
+    status, result = probe(capsys, site + NOTIFY[provider], *args)
+    assert status == report.EXIT_OK, by_name(result)
+    assert str(key_file) in result["endpoints"][0]["signing"]
+    assert Notification.objects.filter(reason="unknown_order").count() == 3
+
+
 def test_text_report_one_line_per_check(site, sandbox, capsys):
     status = cli.main(["probe", site + NOTIFY["alipay"], "--sandbox-dir", str(sandbox.data_dir)])
     lines = capsys.readouterr().out.splitlines()
@@ -246,6 +309,13 @@ def test_unusable_input_is_exit_2(args, message, capsys):
     err = capsys.readouterr().err
     assert err.startswith("zhifu probe: error: ") and message in err, err
     assert "Traceback" not in err
+
+
+def test_json_says_why_it_could_not_run(capsys):
+    url = f"http://127.0.0.1:{_free_port()}/zhifu/wechatpay/notify/"
+    assert cli.main(["probe", url, "--json"]) == report.EXIT_UNUSABLE
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["exit_status"] == 2 and answer["error"].startswith(f"cannot reach {url}")
 
 
 def test_exit_statuses_are_the_commands():
