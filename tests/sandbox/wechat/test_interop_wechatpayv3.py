@@ -1,7 +1,7 @@
 """``wechatpayv3`` from PyPI, unmodified, drives the sandbox: Native, H5 and JSAPI orders (its
 JSAPI ``paySign`` accepted by the sandbox's bridge), query, close,
-refund, refund query and its own callback verification + decryption, in public-key mode and in
-platform-certificate mode (with a certificate rotated under it).
+refund, refund query and its own callback verification + decryption, each in public-key mode and
+in platform-certificate mode (Native with a certificate rotated under it).
 
 wechatpayv3 hard-codes ``https://api.mch.weixin.qq.com``; the only change is pointing its
 ``_core._gate_way`` at the sandbox, as its users do for any proxy. In certificate mode its
@@ -117,26 +117,41 @@ def test_a_forged_notification_is_refused_by_its_callback(
     assert not client.callback(wx_receiver.headers[0], wx_receiver.bodies[0])
 
 
+def _client_in(sb: SandboxServer, mode: str, notify_url: str, tmp_path: Path) -> Any:
+    if mode == "public_key":
+        return _client(sb, notify_url)
+    sb.wechat_mode("certificate")
+    cert_dir = tmp_path / "certs"
+    shutil.copytree(sb.wechat_info["key_files"]["platform_certificates_dir"], cert_dir)
+    return _client(sb, notify_url, cert_dir)
+
+
+@pytest.mark.parametrize("mode", ["public_key", "certificate"])
 def test_h5_and_jsapi_orders_and_its_pay_sign(
-    sb: SandboxServer, wx_receiver: WechatReceiver
+    sb: SandboxServer, wx_receiver: WechatReceiver, tmp_path: Path, mode: str
 ) -> None:
-    client = _client(sb, wx_receiver.url)
+    """H5 and JSAPI, in each key mode: placed, paid, queried (trade_type MWEB / JSAPI), closed,
+    refunded, and every notification verified and decrypted by its callback()."""
+    client = _client_in(sb, mode, wx_receiver.url, tmp_path)
+    info = sb.wechat_info
+    buyer = info["users"][0]
+    suffix = "PK" if mode == "public_key" else "CT"
+    h5, jsapi = f"WPV3H5{suffix}1", f"WPV3JS{suffix}1"
     code, text = client.pay(
         description="x",
-        out_trade_no="WPV3H501",
+        out_trade_no=h5,
         amount={"total": 100},
         pay_type=wechatpayv3.WeChatPayType.H5,
         scene_info={"payer_client_ip": "1.2.3.4", "h5_info": {"type": "Wap"}},
     )
     assert code == 200, text
     assert httpx.get(json.loads(text)["h5_url"], follow_redirects=True).status_code == 200
-    info = sb.wechat_info
     code, text = client.pay(
         description="x",
-        out_trade_no="WPV3JS01",
+        out_trade_no=jsapi,
         amount={"total": 100},
         pay_type=wechatpayv3.WeChatPayType.JSAPI,
-        payer={"openid": info["users"][0]["openid"]},
+        payer={"openid": buyer["openid"]},
     )
     assert code == 200, text
     package = f"prepay_id={json.loads(text)['prepay_id']}"
@@ -151,3 +166,50 @@ def test_h5_and_jsapi_orders_and_its_pay_sign(
     }
     check = httpx.post(f"{sb.url}/wechat/jsapi/check", json=params).json()
     assert check["ok"], check  # the sandbox's bridge accepts wechatpayv3's paySign
+
+    for number, trade_type in ((h5, "MWEB"), (jsapi, "JSAPI")):
+        sb.wechat_pay(number, buyer["login"])
+        code, text = client.query(out_trade_no=number)
+        paid = json.loads(text)
+        assert (code, paid["trade_state"], paid["trade_type"]) == (200, "SUCCESS", trade_type)
+    assert paid["payer"]["openid"] == buyer["openid"]
+    code, text = client.refund(
+        out_refund_no=f"R{jsapi}",
+        amount={"refund": 100, "total": 100, "currency": "CNY"},
+        out_trade_no=jsapi,
+    )
+    assert (code, json.loads(text)["status"]) == (200, "PROCESSING"), text
+    sb.advance_clock(10)
+    code, text = client.query_refund(out_refund_no=f"R{jsapi}")
+    assert (code, json.loads(text)["status"]) == (200, "SUCCESS")
+    # an unpaid H5 order is closed (204, signed, empty body)
+    client.pay(
+        description="x",
+        out_trade_no=f"{h5}C",
+        amount={"total": 1},
+        pay_type=wechatpayv3.WeChatPayType.H5,
+        scene_info={"payer_client_ip": "1.2.3.4", "h5_info": {"type": "Wap"}},
+    )
+    assert client.close(out_trade_no=f"{h5}C")[0] == 204
+    assert json.loads(client.query(out_trade_no=f"{h5}C")[1])["trade_state"] == "CLOSED"
+
+    sb.wait_for_wechat_notifications(h5)
+    sb.wait_for_wechat_notifications(jsapi, 2)
+    events = set()
+    for headers, body in received(wx_receiver):
+        result = client.callback(headers, body)
+        assert result, f"wechatpayv3 refused a sandbox notification ({mode})"
+        resource = result["resource"]
+        events.add((result["event_type"], resource["out_trade_no"]))
+        if result["event_type"] == "TRANSACTION.SUCCESS":
+            assert resource["trade_type"] in ("MWEB", "JSAPI")
+    assert events == {
+        ("TRANSACTION.SUCCESS", h5),
+        ("TRANSACTION.SUCCESS", jsapi),
+        ("REFUND.SUCCESS", jsapi),
+    }
+
+
+def received(receiver: WechatReceiver) -> list[tuple[dict[str, str], bytes]]:
+    with receiver.lock:
+        return list(zip(receiver.headers, receiver.bodies, strict=True))
