@@ -263,10 +263,15 @@ def test_slow_answers_fail_the_time_check(site):
     """The 5-second rule, with a limit of 0.1 s against an endpoint that takes 0.3 s."""
     endpoint = Endpoint(site + "/slow/alipay/notify/", AlipayKit(alipay_party(KeyOptions())))
     with httpx.Client(timeout=5) as client:
-        found = {c.name: c for c in checks.run(endpoint, client, time_limit=0.1).checks}
+        done = checks.run(endpoint, client, time_limit=0.1)
+    found = {c.name: c for c in done.checks}
     assert found["forged-signature"].status == "PASS"
     assert found["answer-time"].status == "FAIL"
     assert "within 0.1 s" in found["answer-time"].detail
+    text = report.render_text([done]).splitlines()
+    assert text[0] == f"zhifu probe: {endpoint.url} (alipay; signing: none)"
+    assert text[-1] == "3 passed, 1 failed, 2 skipped"
+    assert report.exit_status([done]) == report.EXIT_FAILED
 
 
 def _free_port() -> int:

@@ -24,8 +24,9 @@ from .report import (
     CheckResult,
     EndpointReport,
     exit_status,
+    footer_lines,
+    header_line,
     render_json,
-    render_text,
 )
 from .transport import check_url
 
@@ -135,7 +136,7 @@ def _print_header(endpoint: Endpoint, done: list[EndpointReport]) -> None:
     if done:
         print()
     signing = kit.signing if kit.can_sign else "none"
-    print(f"zhifu probe: {endpoint.url} ({kit.provider}; signing: {signing})", flush=True)
+    print(header_line(endpoint.url, kit.provider, signing), flush=True)
 
 
 def _print_check(result: CheckResult) -> None:
@@ -143,9 +144,7 @@ def _print_check(result: CheckResult) -> None:
 
 
 def _print_footer(report: EndpointReport) -> None:
-    lines = render_text([report]).splitlines()
-    # everything after the header and the check lines: notes, trade numbers, the totals
-    print("\n".join(lines[1 + len(report.checks) :]), flush=True)
+    print("\n".join(footer_lines(report)), flush=True)
 
 
 def add_parser(commands: Any) -> None:

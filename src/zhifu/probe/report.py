@@ -15,6 +15,8 @@ __all__ = [
     "CheckResult",
     "EndpointReport",
     "exit_status",
+    "footer_lines",
+    "header_line",
     "render_json",
     "render_text",
 ]
@@ -98,21 +100,31 @@ def exit_status(reports: list[EndpointReport]) -> int:
     return EXIT_FAILED if any(r.failed for r in reports) else EXIT_OK
 
 
+def header_line(url: str, provider: str, signing: str) -> str:
+    return f"zhifu probe: {url} ({provider}; signing: {signing})"
+
+
+def footer_lines(report: EndpointReport) -> list[str]:
+    """What follows the checks: notes, the trade numbers sent, the totals."""
+    lines = [f"note: {note}" for note in report.notes]
+    numbers = report.out_trade_nos()
+    if numbers:
+        lines.append("made-up trade numbers sent: " + ", ".join(numbers))
+    lines.append(
+        f"{report.count('PASS')} passed, {report.count('FAIL')} failed, "
+        f"{report.count('SKIP')} skipped"
+    )
+    return lines
+
+
 def render_text(reports: list[EndpointReport]) -> str:
     lines: list[str] = []
     for report in reports:
         if lines:
             lines.append("")
-        lines.append(f"zhifu probe: {report.url} ({report.provider}; signing: {report.signing})")
+        lines.append(header_line(report.url, report.provider, report.signing))
         lines.extend(check.line() for check in report.checks)
-        lines.extend(f"note: {note}" for note in report.notes)
-        numbers = report.out_trade_nos()
-        if numbers:
-            lines.append("made-up trade numbers sent: " + ", ".join(numbers))
-        lines.append(
-            f"{report.count('PASS')} passed, {report.count('FAIL')} failed, "
-            f"{report.count('SKIP')} skipped"
-        )
+        lines.extend(footer_lines(report))
     return "\n".join(lines)
 
 
