@@ -1,0 +1,1 @@
+"""Daily bill reconciliation: parsers, protocol against the sandbox, the job end to end."""
