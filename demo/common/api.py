@@ -31,6 +31,7 @@ from zhifu.api.amounts import AmountField
 from zhifu.api.idempotency import create_once
 from zhifu.api.schema import IDEMPOTENCY_KEY, errors
 from zhifu.models import Order
+from zhifu.payer import payer_from_request
 from zhifu.services import payments
 
 # Text that must not be empty once trimmed (DRF trims, then refuses ""): said in the schema.
@@ -141,16 +142,37 @@ class RewardCreateSerializer(serializers.Serializer):
     # amount: see get_fields (its maximum is a setting, read when a serializer is made)
     message = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
     channel = serializers.ChoiceField(choices=list(CHANNELS), default="alipay_page")
+    openid = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=128,
+        default="",
+        help_text="wechat_jsapi: the buyer's openid for the site's appid (WeChat web OAuth)",
+    )
 
     def get_fields(self) -> dict[str, serializers.Field]:
         # A plain decimal string from 0.01 to DEMO_REWARD_MAX, stated exactly in the schema.
         maximum = limit("DEMO_REWARD_MAX")
-        return {
-            "amount": AmountField(
-                maximum=maximum, help_text=f'yuan as a string, e.g. "5" or "12.30"; ≤ {maximum}'
-            ),
-            **super().get_fields(),
-        }
+        return _current_channels(
+            {
+                "amount": AmountField(
+                    maximum=maximum,
+                    help_text=f'yuan as a string, e.g. "5" or "12.30"; ≤ {maximum}',
+                ),
+                **super().get_fields(),
+            }
+        )
+
+
+def _current_channels(fields: dict[str, serializers.Field]) -> dict[str, serializers.Field]:
+    """The ``channel`` field's choices from Zhifu's registry as it is now (the providers of
+    ``ZHIFU["PROVIDERS"]``), not as it was when this module was imported."""
+    from common import channels
+
+    field = fields["channel"]
+    assert isinstance(field, serializers.ChoiceField)
+    field.choices = list(channels.all_channels())
+    return fields
 
 
 class RewardCreatedSerializer(serializers.Serializer):
@@ -161,6 +183,11 @@ class RewardCreatedSerializer(serializers.Serializer):
     paid = serializers.BooleanField()
     pay_url = serializers.CharField(allow_null=True)
     qr_code = serializers.CharField(allow_null=True)
+    js_params = serializers.DictField(
+        child=serializers.CharField(),
+        allow_null=True,
+        help_text="wechat_jsapi: the parameters of WeixinJSBridge.invoke('getBrandWCPayRequest')",
+    )
 
 
 class ArticleRewardView(JSONOnly, APIView):
@@ -169,7 +196,9 @@ class ArticleRewardView(JSONOnly, APIView):
     With ``balance`` the order is paid at once from the wallet (409 ``insufficient_balance`` if
     the wallet is short; the order then stays pending and can be paid with ``POST
     /api/orders/{out_trade_no}/pay/``). With an Alipay channel the answer has the pay URL or the
-    QR code. Rewarding your own article is refused (``own_article``). With an
+    QR code; WeChat Pay gives the QR code (``wechat_native``), the H5 cashier URL (``wechat_h5``)
+    or, with the buyer's ``openid``, the ``js_params`` for WeChat's browser (``wechat_jsapi``).
+    Rewarding your own article is refused (``own_article``). With an
     ``Idempotency-Key`` the same request again gives the same order and answer, not a second
     reward.
     """
@@ -198,17 +227,25 @@ class ArticleRewardView(JSONOnly, APIView):
                 create=lambda: create_reward(
                     request.user, article, amount, values["message"], values["channel"]
                 ),
-                respond=lambda order: _created(request, order, values["channel"]),
+                respond=lambda order: _created(request, order, values["channel"], values["openid"]),
             )
         except DemoError as exc:
             code = 403 if exc.code == "own_article" else 400
             return error_response(exc.code, exc.message, code)
 
 
-def _created(request: AuthenticatedRequest, order: Order, channel: str | None) -> Response:
+def _created(
+    request: AuthenticatedRequest, order: Order, channel: str | None, openid: str = ""
+) -> Response:
     """The answer to a reward or a checkout: the order, and the payment if a channel was given
     (a ZhifuError here is answered by the API's error handler)."""
-    start = payments.start_payment(order, channel, user=request.user) if channel else None
+    start = (
+        payments.start_payment(
+            order, channel, user=request.user, payer=payer_from_request(request, openid=openid)
+        )
+        if channel
+        else None
+    )
     order.refresh_from_db()
     body = {
         "out_trade_no": order.out_trade_no,
@@ -218,6 +255,7 @@ def _created(request: AuthenticatedRequest, order: Order, channel: str | None) -
         "paid": bool(start and start.paid),
         "pay_url": (start.pay_url or None) if start else None,
         "qr_code": (start.qr_code or None) if start else None,
+        "js_params": (start.js_params or None) if start else None,
     }
     return Response(RewardCreatedSerializer(body).data, status=status.HTTP_201_CREATED)
 
@@ -274,6 +312,9 @@ class MyCouponsView(APIView):
 
 
 class CourseCheckoutSerializer(serializers.Serializer):
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return _current_channels(super().get_fields())
+
     skus = serializers.ListField(
         child=serializers.CharField(min_length=1, max_length=64, validators=[NOT_BLANK]),
         min_length=1,
@@ -286,6 +327,13 @@ class CourseCheckoutSerializer(serializers.Serializer):
     credits = serializers.IntegerField(required=False, default=0, min_value=0, max_value=10**9)
     channel = serializers.ChoiceField(
         choices=list(CHANNELS), required=False, help_text="start the payment at once"
+    )
+    openid = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=128,
+        default="",
+        help_text="wechat_jsapi: the buyer's openid for the site's appid (WeChat web OAuth)",
     )
 
 
@@ -409,7 +457,9 @@ class CourseCheckoutView(JSONOnly, APIView):
                     user_coupon_id=values.get("coupon"),
                     credits=values["credits"],
                 ),
-                respond=lambda order: _created(request, order, values.get("channel")),
+                respond=lambda order: _created(
+                    request, order, values.get("channel"), values.get("openid", "")
+                ),
             )
         except UnknownSku as exc:
             return error_response(exc.code, exc.message)

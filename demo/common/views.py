@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from common import channels
+from common import channels, wechat
 from common.errors import DemoError, error_message
 from common.inputs import is_whole, limit, parse_yuan, safe_next
 from common.once import submit_once
@@ -153,6 +153,7 @@ def order_detail(request: AuthenticatedHttpRequest, out_trade_no: str) -> HttpRe
         "attempt": attempt,
         "next_check": (check or 0) + 1,
         "surplus": _surplus_payments(order),
+        "by_wechat": wechat.is_wechat(attempt),
     }
     context.update(_fulfilment_context(order))
     return render(request, "common/order_detail.html", context)
@@ -197,8 +198,9 @@ def pay(request: AuthenticatedHttpRequest, out_trade_no: str) -> HttpResponse:
     that channel, then redirect (to Alipay, the QR page or the result page)."""
     order = get_user_order(request, out_trade_no)
     # A top-up goes through a gateway, never from the wallet it fills.
-    offered = (
-        channels.gateway_channels() if order.kind == Order.Kind.TOPUP else channels.all_channels()
+    offered = wechat.for_device(
+        request,
+        channels.gateway_channels() if order.kind == Order.Kind.TOPUP else channels.all_channels(),
     )
     if order.status != Order.Status.PENDING:
         if order.status == Order.Status.PAID:
@@ -228,6 +230,7 @@ def pay(request: AuthenticatedHttpRequest, out_trade_no: str) -> HttpResponse:
             "balance": balance,
             "preferred": request.POST.get("channel", preferred),
             "open_attempt": open_attempt,
+            "open_wechat": wechat.is_wechat(open_attempt),
             "wallet_channel": channels.BALANCE,
         },
     )
@@ -255,26 +258,47 @@ def _pay_post(
     if channel == channels.BALANCE and open_attempt is not None:
         # Paying from the wallet while an Alipay payment may be on its way: ask Alipay first,
         # so that a buyer who already paid there is not charged twice.
+        by_wechat = wechat.is_wechat(open_attempt)
         try:
             order = payments.sync_attempt(open_attempt)
         except GatewayUnavailable:
             messages.error(
                 request,
                 _(
+                    "You started paying this order with WeChat Pay, and WeChat Pay cannot be "
+                    "asked right now whether that payment went through. Please try again in a "
+                    "moment."
+                )
+                if by_wechat
+                else _(
                     "You started paying this order with Alipay, and Alipay cannot be asked right "
                     "now whether that payment went through. Please try again in a moment."
                 ),
             )
             return None
         if order.status != Order.Status.PENDING:
-            messages.info(request, _("Alipay says this order is already paid."))
+            messages.info(
+                request,
+                _("WeChat Pay says this order is already paid.")
+                if by_wechat
+                else _("Alipay says this order is already paid."),
+            )
             return redirect("order-detail", out_trade_no=order.out_trade_no)
     try:
-        start = payments.start_payment(order, channel, user=request.user)
+        return start_and_respond(request, order, channel)
     except ZhifuError as exc:
         messages.error(request, error_message(exc))
         return None
-    return respond_to_start(request, order, start)
+
+
+def start_and_respond(
+    request: AuthenticatedHttpRequest, order: Order, channel: str
+) -> HttpResponse | None:
+    """Start paying ``order`` through ``channel`` and send the buyer where it leads. WeChat's
+    JSAPI goes to its own page, which learns the buyer's openid first. Raises ``ZhifuError``."""
+    if channel == wechat.JSAPI:
+        return wechat.begin_jsapi(request, order)
+    return respond_to_start(request, order, wechat.start(request, order, channel))
 
 
 def redirect_after_resubmit(order: Order) -> HttpResponse:
@@ -284,6 +308,8 @@ def redirect_after_resubmit(order: Order) -> HttpResponse:
         attempt = _open_gateway_attempt(order)
         if attempt is not None and attempt.qr_code:
             return redirect("order-qr", out_trade_no=order.out_trade_no)
+        if attempt is not None and attempt.channel == wechat.JSAPI:
+            return redirect("pay-wechat-jsapi", out_trade_no=order.out_trade_no)
         if attempt is not None:
             return redirect(f"{reverse('order-detail', args=[order.out_trade_no])}?check=0")
         return redirect("pay", out_trade_no=order.out_trade_no)
@@ -292,13 +318,17 @@ def redirect_after_resubmit(order: Order) -> HttpResponse:
 
 def respond_to_start(request: HttpRequest, order: Order, start: Any) -> HttpResponse | None:
     """Redirect the buyer to where a started payment leads: the result page (balance), the QR
-    page, or Alipay's cashier. ``None`` (with a message) if the gateway gave nothing usable."""
+    page, Alipay's cashier or WeChat's H5 cashier. ``None`` (with a message) if the gateway
+    gave nothing usable."""
     if start.paid:
         messages.success(request, _("Paid from your wallet balance."))
         return redirect("order-detail", out_trade_no=order.out_trade_no)
     if start.qr_code:
         return redirect("order-qr", out_trade_no=order.out_trade_no)
-    if (start.pay_url or start.form_html) and not gateway_reachable():
+    if start.js_params:
+        return redirect("pay-wechat-jsapi", out_trade_no=order.out_trade_no)
+    signed_only = start.channel not in wechat.WECHAT_CHANNELS  # WeChat was asked: it answered
+    if (start.pay_url or start.form_html) and signed_only and not gateway_reachable():
         # Page and wap pay only sign a URL: without this check the buyer would be sent to a
         # browser error page instead of being told that Alipay is down.
         messages.error(request, error_message(GatewayUnavailable()))
@@ -324,10 +354,19 @@ def pay_qr(request: AuthenticatedHttpRequest, out_trade_no: str) -> HttpResponse
     )
     if order.status != Order.Status.PENDING or attempt is None:
         return redirect("order-detail", out_trade_no=order.out_trade_no)
+    by_wechat = wechat.is_wechat(attempt)
     return render(
         request,
         "common/pay_qr.html",
-        {"order": order, "qr_svg": _qr_svg(attempt.qr_code), "qr_code": attempt.qr_code},
+        {
+            "order": order,
+            "qr_svg": _qr_svg(attempt.qr_code),
+            "qr_code": attempt.qr_code,
+            "wechat": by_wechat,
+            # Alipay's sandbox QR is an http link; WeChat's code_url is weixin://…, which the
+            # sandbox's "scan" page plays (no link with the real WeChat: scan it with a phone).
+            "open_url": wechat.scan_url(attempt.qr_code) if by_wechat else attempt.qr_code,
+        },
     )
 
 

@@ -19,6 +19,17 @@ Environment variables (all optional):
   ``ZHIFU_SELLER_ID``, ``ZHIFU_NOTIFY_URL``, ``ZHIFU_RETURN_URL``: the real Alipay (keys as PEM text
   or file paths); ``ZHIFU_APP_CERT``, ``ZHIFU_ALIPAY_PUBLIC_CERT``, ``ZHIFU_ALIPAY_ROOT_CERT`` for
   certificate mode.
+- WeChat Pay (API v3; the local sandbox's merchant by default, keys from ``sandbox.json``):
+  ``ZHIFU_WECHATPAY_MCHID``, ``ZHIFU_WECHATPAY_APPID``, ``ZHIFU_WECHATPAY_PRIVATE_KEY``
+  (apiclient_key.pem: text or path), ``ZHIFU_WECHATPAY_SERIAL`` (the merchant certificate's
+  serial; ``ZHIFU_WECHATPAY_CERT``, apiclient_cert.pem, optional, checked against both), ``ZHIFU_WECHATPAY_APIV3_KEY`` (the 32 characters; ``ZHIFU_WECHATPAY_APIV3_KEY_FILE``
+  to read them from a file), ``ZHIFU_WECHATPAY_PUBLIC_KEY`` + ``ZHIFU_WECHATPAY_PUBLIC_KEY_ID``
+  (public-key mode) and/or ``ZHIFU_WECHATPAY_PLATFORM_CERT_DIR`` (certificate mode),
+  ``ZHIFU_WECHATPAY_GATEWAY_URL`` (default https://api.mch.weixin.qq.com once a real MCHID is
+  set), ``ZHIFU_WECHATPAY_NOTIFY_URL``, ``ZHIFU_WECHATPAY_H5_TYPE``; for JSAPI's OAuth, the
+  official account's ``ZHIFU_WECHAT_APP_SECRET`` and, if not WeChat's own,
+  ``ZHIFU_WECHAT_OAUTH_URL`` / ``ZHIFU_WECHAT_OAUTH_API_URL``. With ``ZHIFU_WECHATPAY_MCHID``
+  set nothing is read from the sandbox, and the sandbox's JS bridge is never included.
 - ``ZHIFU_ORDER_EXPIRY_SECONDS`` (default 1800), ``ZHIFU_LATE_PAYMENT_POLICY`` (``refund``).
 - ``ZHIFU_DEMO_BEAT_SECONDS``: run Zhifu's periodic jobs (expire orders, reconcile payments,
   retry refunds) every N seconds instead of their own schedule (every minute / five minutes).
@@ -316,6 +327,84 @@ elif not os.environ.get("ZHIFU_APP_ID") and (SANDBOX_DIR / "app_public_key.pem")
 for _name in ("APP_CERT", "ALIPAY_PUBLIC_CERT", "ALIPAY_ROOT_CERT"):
     if os.environ.get(f"ZHIFU_{_name}"):
         ZHIFU[_name] = os.environ[f"ZHIFU_{_name}"]
+
+# WeChat Pay: the sandbox's merchant (sandbox.json's "wechatpay" part) unless a real merchant id
+# is given, then everything from the environment. Offered only when one of the two is there (a
+# site configured for the real Alipay alone offers no WeChat Pay).
+_wx_sandbox: dict[str, Any] = _sandbox.get("wechatpay") or {}
+WECHAT_REAL = bool(os.environ.get("ZHIFU_WECHATPAY_MCHID"))
+if WECHAT_REAL:
+    _wx_sandbox = {}
+WECHAT_ENABLED = WECHAT_REAL or bool(_wx_sandbox)
+ZHIFU["PROVIDERS"] = (
+    "zhifu.providers.alipay.AlipayProvider",
+    *(("zhifu.providers.wechatpay.WechatPayProvider",) if WECHAT_ENABLED else ()),
+    "zhifu.providers.balance.BalanceProvider",
+)
+
+
+def _read_text(path: str | None) -> str:
+    try:
+        return Path(path).read_text(encoding="ascii").strip() if path else ""
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
+_wx_gateway = (
+    os.environ.get("ZHIFU_WECHATPAY_GATEWAY_URL")
+    or _wx_sandbox.get("base_url")
+    or ("https://api.mch.weixin.qq.com" if WECHAT_REAL else "http://127.0.0.1:9000")
+)
+ZHIFU["WECHATPAY"] = {
+    "MCHID": os.environ.get("ZHIFU_WECHATPAY_MCHID") or _wx_sandbox.get("mchid", ""),
+    "APPID": os.environ.get("ZHIFU_WECHATPAY_APPID") or _wx_sandbox.get("appid", ""),
+    "MERCHANT_PRIVATE_KEY": os.environ.get("ZHIFU_WECHATPAY_PRIVATE_KEY")
+    or _wx_sandbox.get("merchant_private_key_file")
+    or str(SANDBOX_DIR / "wechatpay" / "apiclient_key.pem"),
+    "MERCHANT_SERIAL": os.environ.get("ZHIFU_WECHATPAY_SERIAL")
+    or _wx_sandbox.get("merchant_serial_no", ""),
+    "MERCHANT_CERT": os.environ.get("ZHIFU_WECHATPAY_CERT")
+    or _wx_sandbox.get("merchant_certificate_file", ""),
+    "APIV3_KEY": os.environ.get("ZHIFU_WECHATPAY_APIV3_KEY")
+    or _read_text(
+        os.environ.get("ZHIFU_WECHATPAY_APIV3_KEY_FILE") or _wx_sandbox.get("apiv3_key_file")
+    ),
+    "GATEWAY_URL": _wx_gateway,
+    "NOTIFY_URL": os.environ.get("ZHIFU_WECHATPAY_NOTIFY_URL")
+    or SITE_URL + "/zhifu/wechatpay/notify/",
+    # H5: WeChat sends the buyer back here (whether or not they paid); Zhifu queries WeChat.
+    "RETURN_URL": SITE_URL + "/zhifu/wechatpay/return/",
+    "H5_TYPE": os.environ.get("ZHIFU_WECHATPAY_H5_TYPE", "Wap"),
+}
+if os.environ.get("ZHIFU_WECHATPAY_PUBLIC_KEY") or (
+    _wx_sandbox and _wx_sandbox.get("mode") in ("public_key", "migration")
+):
+    ZHIFU["WECHATPAY"]["PUBLIC_KEY"] = os.environ.get(
+        "ZHIFU_WECHATPAY_PUBLIC_KEY"
+    ) or _wx_sandbox.get("wechatpay_public_key_file", "")
+    ZHIFU["WECHATPAY"]["PUBLIC_KEY_ID"] = os.environ.get(
+        "ZHIFU_WECHATPAY_PUBLIC_KEY_ID"
+    ) or _wx_sandbox.get("wechatpay_public_key_id", "")
+if os.environ.get("ZHIFU_WECHATPAY_PLATFORM_CERT_DIR") or (
+    _wx_sandbox and _wx_sandbox.get("mode") in ("certificate", "migration")
+):
+    ZHIFU["WECHATPAY"]["PLATFORM_CERT_DIR"] = os.environ.get(
+        "ZHIFU_WECHATPAY_PLATFORM_CERT_DIR"
+    ) or _wx_sandbox.get("platform_certificates_dir", "")
+# JSAPI learns the buyer's openid through WeChat's web OAuth (zhifu.wechatpay.oauth) with the
+# official account's app secret. The sandbox accepts any non-empty secret.
+WECHAT_OAUTH = {
+    "APP_SECRET": os.environ.get("ZHIFU_WECHAT_APP_SECRET")
+    or _wx_sandbox.get("app_secret")
+    or ("" if WECHAT_REAL else "zhifu-sandbox"),
+    "AUTHORIZE_URL": os.environ.get("ZHIFU_WECHAT_OAUTH_URL")
+    or ("https://open.weixin.qq.com" if WECHAT_REAL else _wx_gateway),
+    "API_URL": os.environ.get("ZHIFU_WECHAT_OAUTH_API_URL")
+    or ("https://api.weixin.qq.com" if WECHAT_REAL else _wx_gateway),
+}
+# The sandbox plays WeChat's browser too: its WeixinJSBridge script is included (and allowed by
+# the CSP) only on the JSAPI page, and only when the WeChat gateway is the sandbox.
+WECHAT_SANDBOX_URL = _wx_gateway.rstrip("/") if _wx_sandbox else ""
 
 # --- Celery --------------------------------------------------------------------------------------
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")

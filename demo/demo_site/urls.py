@@ -3,7 +3,7 @@ The login forms are throttled; errors render 400/403/404/500.html from demo/temp
 
 import os
 
-from common import views
+from common import views, wechat
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.staticfiles.views import serve as serve_static
@@ -35,6 +35,8 @@ urlpatterns = [
     path("orders/<str:out_trade_no>/", views.order_detail, name="order-detail"),
     path("orders/<str:out_trade_no>/pay/", views.pay, name="pay"),
     path("orders/<str:out_trade_no>/qr/", views.pay_qr, name="order-qr"),
+    path("orders/<str:out_trade_no>/wechat/", wechat.pay_jsapi, name="pay-wechat-jsapi"),
+    path("wechat/oauth/", wechat.oauth_back, name="wechat-oauth"),
     path("orders/<str:out_trade_no>/cancel/", views.cancel, name="order-cancel"),
     path("orders/<str:out_trade_no>/status/", views.order_status, name="order-status"),
     path("wallet/", views.wallet, name="wallet"),

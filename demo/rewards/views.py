@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from common import wechat
 from common.errors import DemoError, error_message
 from common.once import submit_once
 from common.types import AuthenticatedHttpRequest
-from common.views import redirect_after_resubmit, respond_to_start
+from common.views import redirect_after_resubmit, start_and_respond
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -14,7 +15,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from zhifu.exceptions import ZhifuError
-from zhifu.services import payments
 
 from .models import Article, Reward
 from .services import create_reward, parse_reward_amount
@@ -46,6 +46,7 @@ def article_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "presets": settings.DEMO_REWARD_PRESETS,
             "balance": balance,
             "own": request.user.is_authenticated and request.user.pk == article.author_id,
+            "wechat_channel": wechat.reward_channel(request),
         },
     )
 
@@ -74,10 +75,8 @@ def reward(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         return redirect_after_resubmit(order)
     # Go straight to the chosen channel; on failure the pay page offers the others.
     try:
-        start = payments.start_payment(order, channel, user=request.user)
+        response = start_and_respond(request, order, channel)
     except ZhifuError as exc:
         messages.error(request, error_message(exc))
         return redirect("pay", out_trade_no=order.out_trade_no)
-    return respond_to_start(request, order, start) or redirect(
-        "pay", out_trade_no=order.out_trade_no
-    )
+    return response or redirect("pay", out_trade_no=order.out_trade_no)

@@ -72,6 +72,38 @@
     wap.checked = true;
   }
 
+  // WeChat's JSAPI page: hand the payment's parameters to WeChat's browser (WeixinJSBridge);
+  // on "ok" the result page confirms with WeChat Pay (the callback is only a hint).
+  var jsapi = document.querySelector("[data-testid=wechat-jsapi]");
+  var paramsTag = document.getElementById("wechat-js-params");
+  if (jsapi && paramsTag) {
+    var params = JSON.parse(paramsTag.textContent);
+    var status = jsapi.querySelector("[data-testid=jsapi-status]");
+    var button = jsapi.querySelector("[data-jsapi-pay]");
+    var say = function (key) { status.textContent = jsapi.getAttribute("data-msg-" + key); };
+    var invoke = function () {
+      if (typeof window.WeixinJSBridge === "undefined" || !window.WeixinJSBridge.invoke) {
+        say("nobridge");
+        return;
+      }
+      button.disabled = true;
+      window.WeixinJSBridge.invoke("getBrandWCPayRequest", params, function (res) {
+        button.disabled = false;
+        var result = String((res && res.err_msg) || "").split(":").pop();
+        jsapi.setAttribute("data-result", result);
+        if (result === "ok") { window.location = jsapi.getAttribute("data-done-url"); }
+        else { say(result === "cancel" ? "cancel" : "fail"); }
+      });
+    };
+    button.addEventListener("click", invoke);
+    if (typeof window.WeixinJSBridge === "undefined") {
+      document.addEventListener("WeixinJSBridgeReady", invoke, {once: true});
+      setTimeout(function () { if (typeof window.WeixinJSBridge === "undefined") say("nobridge"); }, 3000);
+    } else {
+      invoke();
+    }
+  }
+
   // QR page: poll the order's status; move on once Alipay has confirmed.
   var qr = document.querySelector("[data-status-url]");
   if (qr) {
