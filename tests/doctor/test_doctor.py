@@ -540,3 +540,22 @@ def test_a_settings_block_with_gaps_is_caught_by_the_checks(tmp_path, keys, caps
     assert status == EXIT_OK
     settings.ZHIFU = block_of(report)
     assert {"zhifu.E002", "zhifu.E009", "zhifu.E015"} <= {m.id for m in check_zhifu_settings()}
+
+
+# -- the docs ---------------------------------------------------------------------------------------
+
+
+def test_every_finding_code_is_explained_on_the_troubleshooting_page_in_both_languages():
+    import re
+
+    source = "".join(
+        p.read_text(encoding="utf-8")
+        for p in (Path(__file__).resolve().parents[2] / "src/zhifu/doctor").glob("*.py")
+    )
+    found = set(re.findall(r'"((?:file|alipay|wechatpay|cert|key|doctor)\.[a-z0-9_]+)"', source))
+    assert {"alipay.public_key_is_app_key", "cert.expired", "file.unknown"} <= found
+    docs = Path(__file__).resolve().parents[2] / "docs"
+    for page in ("troubleshooting.en.md", "troubleshooting.zh.md"):
+        text = (docs / page).read_text(encoding="utf-8")
+        missing = sorted(code for code in found if f"`{code}`" not in text)
+        assert not missing, f"doctor codes not explained in docs/{page}: {missing}"

@@ -51,7 +51,10 @@ _RSA_OID_PREFIX = "1.2.840.113549.1.1."
 _RSA_ENCRYPTION_OID = bytes.fromhex("06092a864886f70d010101")  # in PKCS#8 and SPKI, not PKCS#1
 _PEM_LABEL = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----")
 PUBLIC_KEY_ID = re.compile(r"PUB_KEY_ID_[0-9]{1,64}", re.ASCII)
-_SKIPPED_SUFFIXES = (".sqlite3", ".sqlite", ".db", ".py", ".pyc", ".json", ".md", ".html", ".log")
+_SKIPPED_SUFFIXES = (
+    *(".sqlite3", ".sqlite", ".db", "-shm", "-wal", "-journal"),
+    *(".py", ".pyc", ".json", ".md", ".html", ".log"),
+)
 
 
 def fingerprint(key: rsa.RSAPublicKey) -> str:

@@ -642,7 +642,7 @@ def _platform_folder(d: Diagnosis, platform: list[Assigned], out: _Collector) ->
             "as platform certificates",
             f"move the platform certificates into a folder of their own, e.g. {folder / 'platform_certs'}",
         )
-    d.wechatpay["platform_cert_dir"] = str(folder)
+    d.wechatpay["platform_cert_dir"] = str(folder.resolve())
 
 
 # -- expiry ---------------------------------------------------------------------------------------
