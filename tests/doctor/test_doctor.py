@@ -512,23 +512,40 @@ def block_of(report: dict[str, Any]) -> dict[str, Any]:
     return namespace["ZHIFU"]
 
 
-@pytest.mark.parametrize("alipay_certificates", [False, True], ids=["public-key", "certificate"])
+@pytest.mark.parametrize(
+    ("alipay", "wechat"),
+    [("key", "public-key"), ("certificates", "migration"), ("key", None), (None, "public-key")],
+    ids=["alipay-key+wechat", "alipay-certificates+wechat-migration", "alipay-only", "wechat-only"],
+)
 def test_the_settings_block_passes_the_sites_system_checks(
-    tmp_path, keys, capsys, settings, alipay_certificates
+    tmp_path, keys, capsys, settings, alipay, wechat
 ):
     from zhifu.checks import check_zhifu_settings
+    from zhifu.conf import DEFAULTS
 
-    alipay_kit(tmp_path / "alipay", keys, certificates=alipay_certificates)
-    wechat_kit(tmp_path / "wechatpay", keys, platform=alipay_certificates)
+    if alipay:
+        alipay_kit(tmp_path / "alipay", keys, certificates=alipay == "certificates")
+    if wechat:
+        wechat_kit(tmp_path / "wechatpay", keys, platform=wechat == "migration")
     status, report = doctor(capsys, "--dir", str(tmp_path), *IDENTITY)
     assert status == EXIT_OK
     zhifu = block_of(report)
-    assert zhifu["WECHATPAY"]["APIV3_KEY"] == APIV3_KEY  # read from its file when settings load
-    assert APIV3_KEY not in report["settings"]
-    assert zhifu["APP_PRIVATE_KEY"] == str((tmp_path / "alipay/app_private_key.pem").resolve())
-    assert ("APP_CERT" in zhifu) is alipay_certificates
+    if wechat:
+        assert zhifu["WECHATPAY"]["APIV3_KEY"] == APIV3_KEY  # read from its file at load time
+        assert APIV3_KEY not in report["settings"]
+        assert "zhifu.providers.wechatpay.WechatPayProvider" in zhifu["PROVIDERS"]
+    else:
+        assert "WECHATPAY" not in zhifu and "PROVIDERS" not in zhifu  # the default providers
+    if alipay:
+        private = tmp_path / "alipay/app_private_key.pem"
+        assert zhifu["APP_PRIVATE_KEY"] == str(private.resolve())
+        assert ("APP_CERT" in zhifu) is (alipay == "certificates")
+    else:
+        assert "APP_PRIVATE_KEY" not in zhifu
+        assert "zhifu.providers.alipay.AlipayProvider" not in zhifu["PROVIDERS"]
     settings.ZHIFU = zhifu
     assert check_zhifu_settings() == []
+    assert set(zhifu) <= set(DEFAULTS)
 
 
 def test_a_settings_block_with_gaps_is_caught_by_the_checks(tmp_path, keys, capsys, settings):
