@@ -479,6 +479,17 @@ def test_unusable_input_exits_2(tmp_path, keys, capsys):
     assert codes(report, "unusable") == {"file.unknown"}
     assert report["settings"] == ""
     assert status == EXIT_UNUSABLE
+    der = tmp_path / "apiclient_cert.der"
+    der.write_bytes(
+        x509.load_pem_x509_certificate(
+            generate_merchant_certificate(MCHID).certificate_pem.encode()
+        ).public_bytes(serialization.Encoding.DER)
+    )
+    status, report = doctor(capsys, str(der))
+    (finding,) = report["findings"]
+    assert "DER" in finding["message"] and "openssl x509 -inform der" in finding["message"]
+    assert status == EXIT_UNUSABLE
+    der.unlink()
     # the same file met in a folder is skipped, not fatal
     status, report = doctor(capsys, "--dir", str(tmp_path))
     assert [Path(s["path"]).name for s in report["skipped"]] == ["notes.txt"]

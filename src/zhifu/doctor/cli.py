@@ -136,8 +136,8 @@ def diagnose(
             early.append(
                 _usable(
                     "file.unknown",
-                    f"{path.name} is not a key, a certificate, an APIv3 key or a public key id: "
-                    f"{file.problem}",
+                    f"{path.name} is not a key, a certificate, an APIv3 key or a public key id "
+                    f"Zhifu reads: {file.problem}",
                     "give the files as the Alipay console / WeChat Pay portal saved them",
                     str(path),
                 )

@@ -126,8 +126,20 @@ def identify(path: Path) -> KeyFile:
 
 def identify_bytes(path: Path, data: bytes) -> KeyFile:
     try:
-        text = data.decode("utf-8").strip().lstrip("\ufeff")
+        text = data.decode("utf-8").lstrip("\ufeff").strip()
     except UnicodeDecodeError:
+        kind = _der_kind(data)
+        if kind:
+            command = (
+                "x509" if kind == "certificate" else "pkey" if kind == "private" else "pkey -pubin"
+            )
+            return KeyFile(
+                path,
+                "unknown",
+                problem=f"a binary (DER) {kind}{' key' if kind != 'certificate' else ''}: convert "
+                f"it to PEM with `openssl {command} -inform der -in {path.name} -out "
+                f"{path.stem}.pem`",
+            )
         return KeyFile(path, "unknown", problem="binary content, not PEM or base64 text")
     if not text:
         return KeyFile(path, "unknown", problem="empty file")
