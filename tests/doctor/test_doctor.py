@@ -469,6 +469,25 @@ def test_no_secret_is_ever_printed(tmp_path, keys, capsys):
             assert secret not in out
 
 
+def test_every_finding_has_a_one_line_fix(tmp_path, keys, capsys):
+    alipay_kit(tmp_path / "a", keys)
+    write(tmp_path / "a/alipay_public_key.pem", spki(keys.app))
+    write(tmp_path / "a/app_public_key.pem", spki(keys.other))
+    wechat_kit(tmp_path / "w", keys)
+    write(tmp_path / "w/apiv3_key", "short")
+    write(tmp_path / "w/pub_key.pem", spki(keys.merchant))
+    (tmp_path / "w/pub_key_id.txt").unlink()
+    for fixture in ("fzlee", "yansongda"):
+        for path in (FIXTURES / fixture).glob("*.crt"):
+            write(tmp_path / fixture / path.name, path.read_text())
+    status, report = doctor(capsys, "--dir", str(tmp_path))
+    assert len(report["findings"]) >= 10
+    for finding in report["findings"]:
+        assert finding["fix"].strip() and "\n" not in finding["fix"], finding
+        assert finding["message"].strip() and "\n" not in finding["message"], finding
+    assert status == EXIT_FAILED
+
+
 def test_unusable_input_exits_2(tmp_path, keys, capsys):
     assert main(["doctor"]) == EXIT_UNUSABLE
     assert main(["doctor", str(tmp_path / "missing.pem")]) == EXIT_UNUSABLE

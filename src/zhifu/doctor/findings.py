@@ -228,13 +228,17 @@ def _check_duplicates(d: Diagnosis, out: _Collector) -> None:
         if len(found) < 2:
             continue
         first = found[0].file
-        differ = [a.name for a in found[1:] if not (first.same_key(a.file) or _same_root(a, found))]
+        differ = [
+            str(a.file.path)
+            for a in found[1:]
+            if not (first.same_key(a.file) or _same_root(a, found))
+        ]
         if differ:
             out.add(
                 "error",
                 "file.two_of_a_kind",
-                f"two different files for the {role.label}: {first.name} and {', '.join(differ)}",
-                f"keep only the right one (the settings use {first.name})",
+                f"two different files for the {role.label}: {first.path} and {', '.join(differ)}",
+                f"keep only the right one (the settings use {first.path})",
                 str(first.path),
             )
 
@@ -582,6 +586,7 @@ def _check_wechatpay(d: Diagnosis, out: _Collector) -> None:
             load_apiv3_key(apiv3.file.path.read_bytes())
         except (WechatKeyFormatError, OSError) as exc:
             message = exc.message if isinstance(exc, WechatKeyFormatError) else str(exc)
+            message = message.removeprefix("APIv3 key: ")
             out.add(
                 "error",
                 "wechatpay.apiv3_key_invalid",
