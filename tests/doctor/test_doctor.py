@@ -245,6 +245,20 @@ def test_the_production_root_bundle_gives_alipays_published_sn(capsys):
     )
 
 
+def test_sandbox_certificates_with_the_production_root_are_caught(tmp_path, capsys):
+    for path in (FIXTURES / "fzlee").iterdir():
+        if path.name != "alipay_root_cert.crt":
+            write(tmp_path / path.name, path.read_text())
+    write(tmp_path / "alipayRootCert.crt", (FIXTURES / "yansongda/alipayRootCert.crt").read_text())
+    _, report = doctor(capsys, "--dir", str(tmp_path))
+    assert "alipay.mixed_environments" in codes(report, "error")
+    (tmp_path / "alipayRootCert.crt").write_text(
+        (FIXTURES / "fzlee/alipay_root_cert.crt").read_text()
+    )
+    _, report = doctor(capsys, "--dir", str(tmp_path))
+    assert "alipay.mixed_environments" not in codes(report)
+
+
 # -- key forms --------------------------------------------------------------------------------------
 
 

@@ -366,7 +366,44 @@ def _check_alipay(d: Diagnosis, out: _Collector) -> None:
                 facts[sn_name] = cert_sn(item.file.path)
         except (KeyFormatError, OSError):  # read a moment ago; only a race lands here
             continue
+    _alipay_environments(certs, out)
     _alipay_identity(d, app_cert, out)
+
+
+def _is_test_dn(name: x509.Name) -> bool:
+    common = name.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    return bool(common) and str(common[0].value).endswith(" test")
+
+
+def _environment(item: Assigned) -> str:
+    """ "sandbox" or "production" for Alipay's certificates (Alipay's sandbox CA names end in
+    " test"), "" when the certificate says nothing (the local zhifu sandbox's own CA)."""
+    certs = item.file.certificates
+    if not certs:
+        return ""
+    if item.role is Role.ALIPAY_ROOT_CERT:
+        names = [c.subject for c in certs]
+    else:
+        names = [certs[0].issuer]
+    if not any("Ant Financial" in n.rfc4514_string() for n in names):
+        return ""
+    return "sandbox" if any(_is_test_dn(n) for n in names) else "production"
+
+
+def _alipay_environments(certs: dict[str, Assigned | None], out: _Collector) -> None:
+    seen = {
+        key: env for key, item in certs.items() if item is not None and (env := _environment(item))
+    }
+    if len(set(seen.values())) > 1:
+        detail = ", ".join(f"{_CERT_FILES[key]}: {env}" for key, env in seen.items())
+        out.add(
+            "error",
+            "alipay.mixed_environments",
+            f"the certificates come from Alipay's sandbox and production both ({detail}): "
+            "Alipay would refuse the SNs",
+            "download all three certificates again from the same console (sandbox or "
+            "production) as the app",
+        )
 
 
 _CERT_FILES = {
