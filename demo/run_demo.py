@@ -1,4 +1,4 @@
-"""Run the whole demo on one machine: the local Alipay sandbox, the site and the Celery worker
+"""Run the whole demo on one machine: the local Alipay and WeChat Pay sandbox, the site and the Celery worker
 (with its beat schedule). ``make demo`` runs this with the virtualenv's Python.
 
 Steps: start the sandbox (it writes its keys and ``sandbox.json`` on first start), compile the
@@ -279,6 +279,7 @@ def main() -> int:
             return 1
 
         from_seed = ("alice", "bob", "carol", "admin")
+        wx = info.get("wechatpay") or {}
         buyers = ", ".join(f"{b['login']} / {b['password']}" for b in info.get("buyers", []))
         banner = [
             "",
@@ -288,6 +289,8 @@ def main() -> int:
             f"  Admin:             {site_url}/admin/",
             f"  API docs:          {site_url}/api/docs/",
             f"  Alipay sandbox:    {sandbox_url}/sandbox/   (gateway {info.get('gateway_url')})",
+            f"  WeChat Pay:        the same sandbox   (mchid {wx.get('mchid', '?')}, appid "
+            f"{wx.get('appid', '?')}; QR on a computer, H5 on a phone, JSAPI in WeChat)",
             f"  Sandbox buyers:    {buyers}",
             f"  Data:              {var_dir}",
             "  Press Ctrl-C to stop everything.",
