@@ -71,6 +71,7 @@ def test_beat_schedule_and_broker_are_in_settings():
     for name, entry in tasks.BEAT_SCHEDULE.items():
         assert schedule[name] == entry
     registered = {tasks.expire_orders.name, tasks.reconcile_payments.name}
+    registered.add("zhifu.reconcile_bills")  # zhifu.bills.tasks, registered by zhifu.tasks
     assert registered | {tasks.retry_unknown_refunds.name} == {
         e["task"] for e in schedule.values() if e["task"].startswith("zhifu.")
     }
