@@ -547,6 +547,26 @@ def test_the_installed_command_reports_and_exits_for_ci(tmp_path, keys):
     assert done.stderr == ""
 
 
+def test_the_doctor_runs_without_django(tmp_path, keys):
+    alipay_kit(tmp_path, keys, certificates=True)
+    code = (
+        "import sys; from zhifu.cli import main; "
+        f"status = main(['doctor', '--dir', {str(tmp_path)!r}]); "
+        "assert not [m for m in sys.modules if m.split('.')[0] == 'django'], 'django imported'; "
+        "sys.exit(status)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={"PATH": str(Path(sys.executable).parent)},
+    )
+    assert done.returncode == EXIT_OK, done.stdout + done.stderr
+    assert "alipay_root_cert_sn" in done.stdout
+
+
 # -- the settings block -----------------------------------------------------------------------------
 
 
