@@ -36,6 +36,9 @@ from zhifu.services import payments
 
 # Text that must not be empty once trimmed (DRF trims, then refuses ""): said in the schema.
 NOT_BLANK = RegexValidator(r"\S")
+OPENID = RegexValidator(
+    r"\A[A-Za-z0-9_-]{1,128}\Z", "1 to 128 letters, digits, '_' or '-' (a WeChat openid has 28)"
+)
 
 
 def error_response(code: str, message: str, http_status: int = 400) -> Response:
@@ -147,8 +150,13 @@ class RewardCreateSerializer(serializers.Serializer):
         allow_blank=True,
         max_length=128,
         default="",
-        help_text="wechat_jsapi: the buyer's openid for the site's appid (WeChat web OAuth)",
+        validators=[OPENID],
+        help_text="wechat_jsapi (and required there): the buyer's openid for the site's appid "
+        "(WeChat web OAuth)",
     )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        return _openid_for_jsapi(attrs)
 
     def get_fields(self) -> dict[str, serializers.Field]:
         # A plain decimal string from 0.01 to DEMO_REWARD_MAX, stated exactly in the schema.
@@ -162,6 +170,14 @@ class RewardCreateSerializer(serializers.Serializer):
                 **super().get_fields(),
             }
         )
+
+
+def _openid_for_jsapi(attrs: dict[str, Any]) -> dict[str, Any]:
+    if attrs.get("channel") == "wechat_jsapi" and not attrs.get("openid"):
+        raise serializers.ValidationError(
+            {"openid": "required to pay with wechat_jsapi: the buyer's WeChat openid"}
+        )
+    return attrs
 
 
 def _current_channels(fields: dict[str, serializers.Field]) -> dict[str, serializers.Field]:
@@ -333,8 +349,13 @@ class CourseCheckoutSerializer(serializers.Serializer):
         allow_blank=True,
         max_length=128,
         default="",
-        help_text="wechat_jsapi: the buyer's openid for the site's appid (WeChat web OAuth)",
+        validators=[OPENID],
+        help_text="wechat_jsapi (and required there): the buyer's openid for the site's appid "
+        "(WeChat web OAuth)",
     )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        return _openid_for_jsapi(attrs)
 
 
 class QuoteSerializer(serializers.Serializer):

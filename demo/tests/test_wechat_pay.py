@@ -443,4 +443,9 @@ def test_the_api_gives_the_qr_code_the_h5_url_or_the_js_params(en: Any, wx: Any)
     assert params["package"].startswith("prepay_id=")
     assert httpx.post(f"{wx.url}/wechat/jsapi/check", json=params).json()["ok"] is True
     without = reward("wechat_jsapi")
-    assert without.status_code == 400 and "openid" in without.json()["error"]["message"]
+    assert without.status_code == 400
+    assert without.json()["error"]["message"].startswith(
+        "openid: required to pay with wechat_jsapi"
+    )
+    odd = reward("wechat_jsapi", openid="o<script>")
+    assert odd.status_code == 400 and "openid: 1 to 128 letters" in odd.json()["error"]["message"]

@@ -156,6 +156,10 @@ def test_a_computer_pays_goods_by_scanning_the_wechat_qr_code(demo: Demo, device
     assert page.get_attribute("[data-testid=qr-page]", "data-gateway") == "wechatpay"
     order_no = page.url.rstrip("/").split("/")[-2]
     shot(page, "wechat-native-qr")
+    page.set_viewport_size({"width": 390, "height": 844})  # the same page on a narrow screen
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, "wechat-native-qr-narrow")
+    page.set_viewport_size(DESKTOP["viewport"])
     _no_csp_violation(page)
     # WeChat delivers each notification three times at once: still fulfilled once
     _sandbox(demo, "POST", "faults", {"notification_copies": 3})
@@ -289,6 +293,7 @@ def test_inside_wechat_a_reader_rewards_by_jsapi_then_buys_without_signing_in_ag
     page.click("[data-testid=pay-button]")
     page.wait_for_selector("[data-testid=wechat-jsapi]")
     assert page.url.startswith(demo.url)  # not sent to OAuth
+    page.wait_for_selector("#zhifu-wechat-overlay iframe")
     frame = page.frame_locator("#zhifu-wechat-overlay iframe")
     frame.locator("#cancel").click()
     page.wait_for_selector("[data-testid=wechat-jsapi][data-result=cancel]")
