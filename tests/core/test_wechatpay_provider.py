@@ -25,7 +25,7 @@ from tests.conftest import wait_until
 from tests.core.factories import make_order
 from tests.wechatpay.peer import FakeWechatPay, WechatKey, new_platform_certificate, new_public_key
 from zhifu.conf import DEFAULTS
-from zhifu.exceptions import ConfigurationError, PaymentError
+from zhifu.exceptions import ConfigurationError, PaymentError, RefundError
 from zhifu.models import Notification, Order, PaymentAttempt, Refund
 from zhifu.providers import registry
 from zhifu.providers.base import Payer, PaymentState
@@ -440,7 +440,7 @@ def test_refund_states_map_to_neutral_states(wechat, user):
     for status, state in (
         ("PROCESSING", "pending"),
         ("SUCCESS", "succeeded"),
-        ("ABNORMAL", "failed"),
+        ("ABNORMAL", "pending"),  # held up, not final: a person settles it at WeChat
         ("CLOSED", "failed"),
     ):
         wechat.refunds[refund.out_request_no]["status"] = status
@@ -456,7 +456,7 @@ def test_refund_states_map_to_neutral_states(wechat, user):
     [
         ("PROCESSING", Refund.Status.PENDING),
         ("SUCCESS", Refund.Status.SUCCEEDED),
-        ("ABNORMAL", Refund.Status.FAILED),
+        ("ABNORMAL", Refund.Status.PENDING),
         ("CLOSED", Refund.Status.FAILED),
     ],
 )
@@ -474,19 +474,26 @@ def test_wechats_answer_to_a_refund_sets_the_core_refund(wechat, user, monkeypat
     monkeypatch.setattr(wechat, "refund", answer_with)
     refund = refund_order(order, amount="1.00")
     assert refund.status == core
-    assert refund.error_code == ("" if core != Refund.Status.FAILED else status)
+    problem = status in ("ABNORMAL", "CLOSED")
+    assert refund.error_code == (status if problem else "")
     order.refresh_from_db()
     if core == Refund.Status.SUCCEEDED:
         assert order.status == Order.Status.PARTIALLY_REFUNDED
     else:
         assert order.status == Order.Status.PAID and order.refunded_amount == 0
+    # ABNORMAL: the order is flagged for a person, and the amount stays taken
+    assert order.needs_attention is (status == "ABNORMAL")
+    if status == "ABNORMAL":
+        assert "ABNORMAL" in order.attention_reason
+        with pytest.raises(RefundError):
+            refund_order(order, amount="12.30")  # 1.00 is still out: at most 11.30
 
 
 @pytest.mark.parametrize(
     ("event", "core", "outcome"),
     [
         ("REFUND.SUCCESS", Refund.Status.SUCCEEDED, "applied"),
-        ("REFUND.ABNORMAL", Refund.Status.FAILED, "applied"),
+        ("REFUND.ABNORMAL", Refund.Status.PENDING, "ignored"),  # not final (see below)
         ("REFUND.CLOSED", Refund.Status.FAILED, "applied"),
     ],
 )
@@ -499,6 +506,32 @@ def test_refund_notifications_settle_a_pending_refund(wechat, user, event, core,
     refund.refresh_from_db()
     assert refund.status == core
     assert Notification.objects.order_by("-id").first().outcome == outcome
+
+
+def test_an_abnormal_refund_stays_pending_until_wechat_settles_it(wechat, user, fulfilled):
+    """REFUND.ABNORMAL (the buyer's card refused the money) is not final at WeChat: the refund
+    stays pending with its amount taken, the retry job's query flags the order for a person, and
+    once the merchant has settled it at WeChat, REFUND.SUCCESS completes it."""
+    order = _paid(wechat, user)
+    refund = refund_order(order, amount="2.00")
+    resource = wechat.settle_refund(refund.out_request_no, "ABNORMAL")
+    assert notify(*wechat.notification("REFUND.ABNORMAL", resource)).status_code == 204
+    refund.refresh_from_db()
+    assert refund.status == Refund.Status.PENDING
+    retry_refunds(now=timezone.now() + timedelta(minutes=5))  # asks WeChat: ABNORMAL
+    refund.refresh_from_db()
+    order.refresh_from_db()
+    assert (refund.status, refund.error_code) == (Refund.Status.PENDING, "ABNORMAL")
+    assert order.needs_attention and refund.out_request_no in order.attention_reason
+    assert len(requests_to(wechat, "/v3/refund/domestic/refunds")) == 1  # never sent twice
+
+    resource = wechat.settle_refund(refund.out_request_no, "SUCCESS")  # settled at WeChat
+    assert notify(*wechat.notification("REFUND.SUCCESS", resource)).status_code == 204
+    refund.refresh_from_db()
+    order.refresh_from_db()
+    assert refund.status == Refund.Status.SUCCEEDED
+    assert order.refunded_amount == Decimal("2.00")
+    assert fulfilled == [("paid", order.out_trade_no), ("refunded", order.out_trade_no)]
 
 
 def test_a_pending_refund_is_asked_about_by_the_retry_job(wechat, user):

@@ -85,9 +85,15 @@ STATES = {
 REFUND_STATES = {
     "PROCESSING": RefundState.PENDING,
     "SUCCESS": RefundState.SUCCEEDED,
-    "ABNORMAL": RefundState.FAILED,  # the money could not reach the buyer: a person acts
+    # The money could not reach the buyer (a closed card...): not final. The merchant settles
+    # it at WeChat (the abnormal-refund API or the portal), after which WeChat says SUCCESS; until
+    # then the amount stays taken at WeChat, so here too (pending, with the code: the core flags
+    # the order for a person). Failed would free the amount, and return a top-up to the wallet.
+    "ABNORMAL": RefundState.PENDING,
     "CLOSED": RefundState.FAILED,
 }
+# Pending states that need a person: their status is kept as the result's code.
+REFUND_PROBLEMS = frozenset({"ABNORMAL"})
 NOT_CLOSABLE = frozenset({"ORDERPAID", "TRADE_ERROR"})
 ALREADY_CLOSED = frozenset({"ORDER_CLOSED"})
 NOT_FOUND = frozenset({"ORDER_NOT_EXIST", "ORDERNOTEXIST", "RESOURCE_NOT_EXISTS"})
@@ -287,7 +293,10 @@ class WechatPayProvider:
     @staticmethod
     def _refund_result(refund: WechatRefund) -> RefundResult:
         state = REFUND_STATES.get(refund.status, RefundState.UNKNOWN)
-        code = "" if state in (RefundState.PENDING, RefundState.SUCCEEDED) else refund.status
+        ok = state == RefundState.SUCCEEDED or (
+            state == RefundState.PENDING and refund.status not in REFUND_PROBLEMS
+        )
+        code = "" if ok else refund.status
         return RefundResult(state, code, refund.status, raw=dict(refund.raw))
 
     def refund(self, refund: Refund) -> RefundResult:

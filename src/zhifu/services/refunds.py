@@ -206,11 +206,37 @@ def _record_result(order: Order, row: Refund, result: RefundResult) -> None:
             result.code,
             extra=ctx("refund_unknown", order=order, refund=row),
         )
-    elif row.status == Refund.Status.UNKNOWN:
-        # PENDING after an unknown outcome: the gateway has it now (accepted, still processing,
-        # e.g. WeChat's PROCESSING) and will say how it ends (notification or query).
-        transition(row, Refund.Status.PENDING, locked=True, error_code="", error_message="")
-    # PENDING otherwise: accepted, the gateway will say how it ends (notification or query)
+    else:
+        _record_pending(order, row, result)
+
+
+def _record_pending(order: Order, row: Refund, result: RefundResult) -> None:
+    """The gateway has the refund and has not finished it: accepted, still processing (WeChat
+    PROCESSING), or held up by a problem only a person can settle at the gateway (a ``code``,
+    e.g. WeChat ABNORMAL: the buyer's card refused the money). It stays pending — its amount
+    stays taken — and the notification or the retry job's query says how it ends."""
+    changes = {
+        "error_code": result.code[:128],
+        "error_message": result.message if result.code else "",
+    }
+    if row.status == Refund.Status.UNKNOWN:
+        transition(row, Refund.Status.PENDING, locked=True, **changes)
+    elif row.status == Refund.Status.PENDING and (row.error_code, row.error_message) != (
+        changes["error_code"],
+        changes["error_message"],
+    ):
+        save_flags(row, **changes)
+    if result.code and row.status == Refund.Status.PENDING:
+        reason = f"refund {row.out_request_no} held up at the gateway ({result.code}): act there"
+        if not order.needs_attention:
+            save_flags(order, needs_attention=True, attention_reason=reason[:255])
+        log.warning(
+            "refund held up order=%s out_request_no=%s code=%s; a person must act at the gateway",
+            order.out_trade_no,
+            row.out_request_no,
+            result.code,
+            extra=ctx("refund_held_up", order=order, refund=row),
+        )
 
 
 def complete_refund(refund: Refund, *, raw: dict[str, Any] | None = None) -> bool:
