@@ -8,6 +8,7 @@ link can be cancelled (its order is cancelled, open trades closed at their gatew
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any
 
@@ -27,6 +28,10 @@ from ..services.orders import cancel_order
 from . import services
 from .models import PaymentLink
 from .views import qr_svg
+
+_current_request: ContextVar[HttpRequest | None] = ContextVar(
+    "zhifu_paylinks_admin_request", default=None
+)
 
 STATUS_LABELS = {
     "pending": _("waiting for payment"),
@@ -146,7 +151,7 @@ class PaymentLinkAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return timezone.localtime(link.expires_at).strftime("%Y-%m-%d %H:%M")
 
     def _url(self, link: PaymentLink) -> str:
-        request = getattr(self, "_request", None)
+        request = _current_request.get()
         path = link.get_absolute_url()
         return request.build_absolute_uri(path) if request is not None else path
 
@@ -171,8 +176,16 @@ class PaymentLinkAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         form_url: str = "",
         extra_context: dict[str, Any] | None = None,
     ) -> Any:
-        self._request = request  # absolute URLs of the link in the read-only fields
-        return super().changeform_view(request, object_id, form_url, extra_context)
+        # The read-only fields show the link's absolute URL: they need this request's host. A
+        # context variable, not an attribute: one ModelAdmin serves every request and thread.
+        token = _current_request.set(request)
+        try:
+            response = super().changeform_view(request, object_id, form_url, extra_context)
+            if hasattr(response, "render"):  # a TemplateResponse renders later: render it here
+                response.render()
+            return response
+        finally:
+            _current_request.reset(token)
 
     def save_model(self, request: HttpRequest, obj: PaymentLink, form: Any, change: bool) -> None:
         if change:  # pragma: no cover - has_change_permission refuses

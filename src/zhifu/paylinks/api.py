@@ -103,7 +103,7 @@ class CreatePaymentLinkSerializer(serializers.Serializer[Any]):
     amount = AmountField()
     subject = serializers.CharField(min_length=1, max_length=256, **NOT_BLANK)
     buyer = serializers.SlugRelatedField(
-        slug_field="username",
+        slug_field=get_user_model().USERNAME_FIELD,
         queryset=get_user_model().objects.all(),
         required=False,
         allow_null=True,

@@ -26,7 +26,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ..exceptions import GatewayUnavailable, OrderError, PaymentError, ZhifuError, invalid_amount
+from ..exceptions import OrderError, PaymentError, ZhifuError, invalid_amount
 from ..logs import ctx
 from ..models import Order, PaymentAttempt
 from ..money import AmountError, parse_amount
@@ -316,7 +316,7 @@ def refresh_from_return(link: PaymentLink, out_trade_no: Any) -> None:
         return
     try:
         sync_attempt(attempt)
-    except (GatewayUnavailable, ZhifuError) as exc:
+    except ZhifuError as exc:  # the gateway is down: the notification or the job will tell
         log.warning(
             "querying a returned payment failed link=%s out_trade_no=%s: %s",
             link.code,
