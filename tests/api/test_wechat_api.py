@@ -405,3 +405,70 @@ def test_a_refund_is_pending_until_wechats_notification(
         n for n in Notification.objects.filter(outcome="applied") if "REFUND.SUCCESS" in n.body
     ]
     assert len(refunds) == 1  # settled by the notification, not by a query
+
+
+# -- schemathesis -----------------------------------------------------------------------------
+
+
+def test_schemathesis_on_paying_by_wechat(wechat_site, user, product):
+    """The two paying operations, in-process (Zhifu's WSGI app, no server) with every channel the
+    schema offers — WeChat's among them, the sandbox answering — checked by all of
+    schemathesis's checks with the repository's schemathesis.toml: every answer one the schema
+    declares, in its shape (``js_params`` included), and schema-valid requests accepted or
+    refused with a declared 4xx."""
+    from pathlib import Path
+
+    import schemathesis
+    from django.core.signals import request_finished, request_started
+    from django.core.wsgi import get_wsgi_application
+    from django.db import close_old_connections
+    from hypothesis import HealthCheck, given
+    from hypothesis import settings as hypothesis_settings
+    from schemathesis.config import SchemathesisConfig
+    from schemathesis.core.result import Ok
+
+    config = SchemathesisConfig.from_path(
+        str(Path(__file__).resolve().parents[2] / "schemathesis.toml")
+    )
+    order = make_order(user, "9.90")
+    headers = {"Authorization": f"Bearer {RefreshToken.for_user(user).access_token}"}
+    # the WSGI handler would close the test's own database connection (as in the demo's test)
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        schema = schemathesis.openapi.from_wsgi(
+            "/api/schema/", get_wsgi_application(), config=config
+        )
+        wanted = {("POST", "/api/orders/"), ("POST", "/api/orders/{out_trade_no}/pay/")}
+        failures: dict[str, str] = {}
+        tested = 0
+        for result in schema.get_all_operations():
+            assert isinstance(result, Ok), result
+            operation = result.ok()
+            if (operation.method.upper(), operation.path) not in wanted:
+                continue
+
+            @given(case=operation.as_strategy())
+            @hypothesis_settings(
+                max_examples=25,
+                deadline=None,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+            )
+            def run(case: Any) -> None:
+                if case.path_parameters:
+                    case.path_parameters = {"out_trade_no": order.out_trade_no}
+                case.call_and_validate(headers=headers)
+
+            try:
+                run()
+            except Exception as exc:  # one failure must not hide the next
+                failures[operation.label] = str(exc)[:3000]
+            tested += 1
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+    assert tested == 2
+    assert not failures, "\n\n".join(f"{label}:\n{text}" for label, text in failures.items())
+    channels = set(PaymentAttempt.objects.values_list("channel", flat=True))
+    assert channels & {"wechat_native", "wechat_h5", "wechat_jsapi"}, channels  # WeChat was met
