@@ -52,7 +52,7 @@ def test_the_page_shows_the_request_and_the_desktop_channels(link):
     assert pay_buttons(html) == ["alipay_page"]  # only what the site's providers offer
     assert "<svg" in html  # the link's own QR, to open it on a phone
     assert response["Cache-Control"].startswith("max-age=0")
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     # polling: the app's own script (CSP script-src 'self'), no inline script at all
     assert '<script src="/zhifu/link/poll.js"' in html and "<script>" not in html
     assert 'data-zhifu-link-status="/zhifu/link/' in html
@@ -86,7 +86,7 @@ def test_paying_by_alipay_page_renders_the_signed_cashier_form(link, fake_alipay
     assert params["return_url"] == [f"http://testserver{link.get_absolute_url()}"]
     attempt = PaymentAttempt.objects.get(order=link.order)
     assert attempt.channel == "alipay_page" and attempt.amount == link.amount
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
 
 
 def test_a_phone_pays_by_alipay_wap(link):

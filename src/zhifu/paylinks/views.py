@@ -52,7 +52,10 @@ def _render(
 ) -> HttpResponse:
     response = render(request, template, context, status=status)
     add_never_cache_headers(response)  # a status page: never a stale "pending" from a cache
-    response["Referrer-Policy"] = "no-referrer"  # the code must not leak to the gateway's pages
+    # The code must not leak to other sites (the gateway's pages): no Referer leaves this origin.
+    # Not "no-referrer": browsers then send "Origin: null" with the page's own form, and Django's
+    # CSRF check refuses it.
+    response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex"
     return response
 
