@@ -16,10 +16,10 @@ import logging
 import traceback
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from django.db import DatabaseError, transaction
-from django.db.models import Q
+from django.db import DatabaseError, connections, router, transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from ..conf import zhifu_settings
@@ -38,6 +38,7 @@ from ..providers.base import (
 from .matching import check_event
 from .payments import APPLIED, DUPLICATE, IGNORED, apply_payment_event
 from .refunds import apply_refund_event
+from .transitions import write_fields
 
 __all__ = [
     "ACKNOWLEDGED",
@@ -51,6 +52,7 @@ __all__ = [
 ]
 
 log = logging.getLogger("zhifu.notifications")
+M = TypeVar("M", bound=Model)
 
 # Outcomes after which the gateway is told to stop sending.
 ACKNOWLEDGED = frozenset({APPLIED, DUPLICATE, IGNORED})
@@ -171,26 +173,27 @@ def is_acknowledged(notification: Notification) -> bool:
     return notification.outcome in ACKNOWLEDGED
 
 
+_FINISHED = [
+    "outcome",
+    "reason",
+    "detail",
+    "processed_at",
+    "process_count",
+    "order",
+    "attempt",
+    "out_trade_no",
+    "event_id",
+    "state",
+]
+
+
 def _finish(notification: Notification, outcome: str, reason: str = "", detail: str = "") -> None:
     notification.outcome = outcome
     notification.reason = reason[:64]
     notification.detail = detail
     notification.processed_at = timezone.now()
     notification.process_count += 1
-    notification.save(
-        update_fields=[
-            "outcome",
-            "reason",
-            "detail",
-            "processed_at",
-            "process_count",
-            "order",
-            "attempt",
-            "out_trade_no",
-            "event_id",
-            "state",
-        ]
-    )
+    write_fields(notification, _FINISHED)
 
 
 def _record_error(notification: Notification, detail: str) -> None:
@@ -274,26 +277,90 @@ def _process(notification: Notification) -> None:
     )
 
 
+# The two lock statements of a notification, by database alias, built once per process from the
+# models' metadata (names only; every value is a parameter): compiling the equivalent querysets
+# cost more CPU per notification than the statements' round trips.
+_LOCKS: dict[str, tuple[str, str, str]] = {}
+
+
+def _lock_sql(alias: str) -> tuple[str, str, str]:
+    """(the order by its attempt's number; that attempt; it and the order's pending attempts)"""
+    built = _LOCKS.get(alias)
+    if built is None:
+        connection = connections[alias]
+        qn = connection.ops.quote_name
+        lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+        order, attempt = Order._meta, PaymentAttempt._meta
+
+        def columns(meta: Any) -> str:
+            return ", ".join(qn(f.column) for f in meta.concrete_fields)
+
+        def col(meta: Any, name: str) -> str:
+            return qn(meta.get_field(name).column)
+
+        ot, at = qn(order.db_table), qn(attempt.db_table)
+        number = f"{col(attempt, 'out_trade_no')} = %s AND {col(attempt, 'provider')} = %s"
+        order_id = col(attempt, "order")
+        by_order = f"SELECT {columns(attempt)} FROM {at} WHERE {order_id} = %s AND "  # noqa: S608
+        built = _LOCKS[alias] = (
+            f"SELECT {columns(order)} FROM {ot} WHERE {col(order, 'id')} = "  # noqa: S608
+            f"(SELECT {order_id} FROM {at} WHERE {number}){lock}",
+            f"{by_order}({number}){lock}",
+            f"{by_order}(({number}) OR {col(attempt, 'status')} = %s){lock}",
+        )
+    return built
+
+
+_CONVERTERS: dict[tuple[type[Any], str], list[tuple[int, list[Any], Any]]] = {}
+
+
+def _fetch(model: type[M], alias: str, sql: str, params: list[Any]) -> list[M]:
+    """Instances of ``model`` from ``sql`` selecting its concrete columns in order, with the
+    database's converters applied (what a queryset does, without compiling one)."""
+    connection = connections[alias]
+    converters = _CONVERTERS.get((model, alias))
+    if converters is None:
+        converters = []
+        for i, field in enumerate(model._meta.concrete_fields):
+            col = field.get_col(model._meta.db_table)
+            found = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+            if found:
+                converters.append((i, found, col))
+        _CONVERTERS[(model, alias)] = converters
+    names = [f.attname for f in model._meta.concrete_fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    found_rows = []
+    for row in rows:
+        values = list(row)
+        for i, functions, col in converters:
+            for function in functions:
+                values[i] = function(values[i], col, connection)
+        found_rows.append(model.from_db(alias, names, values))
+    return found_rows
+
+
 def _apply(notification: Notification, event: Event) -> tuple[str, str]:
     # Two lock statements: the order, found by its attempt's number; then, in a new statement
     # (a snapshot taken after the order's lock, so it sees an attempt added meanwhile), the
     # attempt together with the order's other pending attempts that a first success closes.
-    order = (
-        Order.objects.select_for_update(of=("self",))
-        .filter(attempts__out_trade_no=event.out_trade_no, attempts__provider=event.provider)
-        .first()
-        if event.out_trade_no
-        else None
-    )
+    if not event.out_trade_no:
+        raise Rejected("unknown_order", f"no {event.provider} payment {event.out_trade_no!r}")
+    alias = router.db_for_write(Order)
+    by_number, attempt_only, with_pending = _lock_sql(alias)
+    number = [event.out_trade_no, event.provider]
+    order = next(iter(_fetch(Order, alias, by_number, number)), None)
     if order is None:
         raise Rejected("unknown_order", f"no {event.provider} payment {event.out_trade_no!r}")
-    this = Q(out_trade_no=event.out_trade_no, provider=event.provider)
     paying = isinstance(event, PaymentEvent) and event.state == PaymentState.PAID
     rows = list(
-        PaymentAttempt.objects.select_for_update().filter(
-            this | Q(status=PaymentAttempt.Status.PENDING) if paying else this,
-            order_id=order.pk,
-        )
+        PaymentAttempt.objects.raw(
+            with_pending if paying else attempt_only,
+            [order.pk, *number, PaymentAttempt.Status.PENDING.value]
+            if paying
+            else [order.pk, *number],
+        ).using(alias)
     )
     attempt = next(
         (a for a in rows if a.out_trade_no == event.out_trade_no and a.provider == event.provider),

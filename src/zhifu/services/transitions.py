@@ -15,13 +15,14 @@ from __future__ import annotations
 import logging
 from typing import Any, TypeVar
 
-from django.db import models, transaction
+from django.db import DatabaseError, connections, models, router, transaction
+from django.db.models.signals import post_save, pre_save
 from django.utils.translation import gettext_lazy as _
 
 from ..exceptions import IllegalTransition
 from ..models import Order, PaymentAttempt, Refund
 
-__all__ = ["TRANSITIONS", "can_transition", "lock", "save_flags", "transition"]
+__all__ = ["TRANSITIONS", "can_transition", "lock", "save_flags", "transition", "write_fields"]
 
 log = logging.getLogger("zhifu.transitions")
 
@@ -127,7 +128,7 @@ def _move(
     row.status = target  # type: ignore[attr-defined]
     for field, value in changes.items():
         setattr(row, field, value)
-    row.save(update_fields=["status", *changes, *_auto_now(model)])
+    write_fields(row, ["status", *changes])
     log.info(
         "status change model=%s ref=%s from=%s to=%s",
         model.__name__,
@@ -146,6 +147,49 @@ def _move(
 
 def _auto_now(model: type[models.Model]) -> list[str]:
     return [f.name for f in model._meta.concrete_fields if getattr(f, "auto_now", False)]
+
+
+# UPDATE statements by (model, columns, database alias): built once per process.
+_UPDATES: dict[tuple[type[models.Model], tuple[str, ...], str], tuple[str, list[Any]]] = {}
+
+
+def write_fields(row: models.Model, names: list[str]) -> None:
+    """``row.save(update_fields=names)`` (``auto_now`` columns included) as one plain
+    ``UPDATE … WHERE pk = %s``, its SQL built once per process: a status change is on the hot
+    path of every payment, and ``save()`` compiles the statement anew each time. If anything
+    listens to ``pre_save``/``post_save`` for the model, ``save()`` runs instead, so that its
+    receivers are called as before."""
+    model = type(row)
+    alias = row._state.db or router.db_for_write(model, instance=row)
+    key = (model, tuple(names), alias)
+    built = _UPDATES.get(key)
+    meta = model._meta
+    if built is None:
+        named: list[Any] = [meta.get_field(n) for n in names]
+        fields = list(
+            dict.fromkeys([*named, *(f for f in meta.concrete_fields if _is_auto_now(f))])
+        )
+        qn = connections[alias].ops.quote_name
+        sets = ", ".join(f"{qn(f.column)} = %s" for f in fields)
+        pk: Any = meta.pk
+        # names from the model's own metadata; every value is a parameter
+        sql = f"UPDATE {qn(meta.db_table)} SET {sets} WHERE {qn(pk.column)} = %s"  # noqa: S608
+        built = _UPDATES[key] = (sql, fields)
+    sql, fields = built
+    if pre_save.has_listeners(model) or post_save.has_listeners(model):
+        row.save(update_fields=[f.name for f in fields])
+        return
+    connection = connections[alias]
+    params = [f.get_db_prep_save(f.pre_save(row, False), connection) for f in fields]
+    params.append(row.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        if cursor.rowcount == 0:
+            raise DatabaseError("Save with update_fields did not affect any rows.")
+
+
+def _is_auto_now(field: Any) -> bool:
+    return bool(getattr(field, "auto_now", False))
 
 
 def _name(row: models.Model) -> str:
@@ -168,4 +212,4 @@ def save_flags(row: models.Model, **flags: Any) -> None:
     the caller locked with :func:`lock` in the current transaction."""
     for field, value in flags.items():
         setattr(row, field, value)
-    row.save(update_fields=[*flags, *_auto_now(type(row))])
+    write_fields(row, list(flags))
