@@ -120,3 +120,17 @@ def test_wechat_bill_errors_name_the_place() -> None:
         wechat_bill.parse_tradebill(samples.WECHAT_TRADE.encode("gbk"))
     with pytest.raises(BillFormatError, match="no column '收支类型'"):
         wechat_bill.parse_fundflow(samples.WECHAT_FLOW.replace("收支类型", "方向"))
+
+
+def test_parsers_import_without_django() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, zhifu.bills.alipay_bill, zhifu.bills.wechat_bill; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'django'))"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert run.stdout.strip() == "[]"
