@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
@@ -17,6 +18,7 @@ from zhifu.paylinks.services import create_link
 pytestmark = pytest.mark.django_db(transaction=True)
 
 DESKTOP = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120 Safari/537.36"
+PHONE = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/120 Mobile Safari"
 WECHAT = "Mozilla/5.0 (iPhone) AppleWebKit/605.1.15 Mobile/15E148 MicroMessenger/8.0.47"
 
 
@@ -97,10 +99,8 @@ def _choose_after_paid(browser: httpx.Client, link) -> httpx.Response:
     )
 
 
-def test_a_wechat_native_link_is_paid_in_wechats_browser(
-    sandbox_zhifu, settings, live_server, link_staff, fulfilled
-):
-    sb = sandbox_zhifu
+def _with_wechat(sb, settings, live_server) -> None:
+    """ZHIFU: the sandbox's Alipay app and its WeChat Pay merchant, notifying the live server."""
     sb.wechat_mode("public_key")
     info = sb.wechat_info
     settings.ZHIFU = {
@@ -119,6 +119,13 @@ def test_a_wechat_native_link_is_paid_in_wechats_browser(
             "NOTIFY_URL": live_server.url + "/zhifu/wechatpay/notify/",
         },
     }
+
+
+def test_a_wechat_native_link_is_paid_in_wechats_browser(
+    sandbox_zhifu, settings, live_server, link_staff, fulfilled
+):
+    sb = sandbox_zhifu
+    _with_wechat(sb, settings, live_server)
     link = create_link(created_by=link_staff, amount="8.80", subject="微信收款")
     browser = _browser(live_server, WECHAT)
     page = browser.get(link.get_absolute_url())
@@ -141,3 +148,28 @@ def test_a_wechat_native_link_is_paid_in_wechats_browser(
     # the QR page of a paid link goes back to the link, which says paid
     after = browser.get(f"{link.get_absolute_url()}qr/", follow_redirects=True)
     assert 'data-status="paid"' in after.text
+
+
+def test_a_phone_browser_pays_a_link_by_wechat_h5(
+    sandbox_zhifu, settings, live_server, link_staff, fulfilled
+):
+    sb = sandbox_zhifu
+    _with_wechat(sb, settings, live_server)
+    link = create_link(created_by=link_staff, amount="6.66", subject="H5 收款")
+    browser = _browser(live_server, PHONE)
+    answer = _choose(browser, link, "wechat_h5")
+    # to WeChat's H5 cashier, which sends the buyer back to the link afterwards
+    assert answer.status_code == 302, answer.text[:500]
+    cashier = answer.headers["Location"]
+    assert cashier.startswith(sb.url) and "prepay_id=" in cashier
+    attempt = PaymentAttempt.objects.get(order=link.order)
+    assert attempt.channel == "wechat_h5"
+    redirect = dict(parse_qsl(urlsplit(cashier).query)).get("redirect_url", "")
+    assert redirect.startswith(f"{live_server.url}{link.get_absolute_url()}")
+    assert sb.wechat_order(attempt.out_trade_no)["trade_type"] == "MWEB"  # H5, with the IP
+
+    sb.wechat_pay(attempt.out_trade_no)
+    assert wait_until(lambda: Order.objects.get(pk=link.order_id).status == Order.Status.PAID)
+    assert fulfilled == [("paid", link.order.out_trade_no)]
+    back = browser.get(redirect)
+    assert back.status_code == 200 and 'data-status="paid"' in back.text
