@@ -208,6 +208,40 @@ def test_waiting_for_wechat_says_wechat(en: Any, wx: Any) -> None:
     assert "let us check with WeChat Pay" in pay
 
 
+def test_choosing_the_wallet_after_paying_by_wechat_does_not_charge_twice(
+    en: Any, wx: Any, seeded: dict[str, Any]
+) -> None:
+    order = _buy_mug(en)
+    _choose(en, order, "wechat_native", DESKTOP)
+    attempt = order.attempts.get()
+    wx.wechat_pay(attempt.out_trade_no)  # paid in WeChat; the site does not know yet
+    before = wallet.balance(seeded["alice"])
+    response = en.post(
+        f"/orders/{order.out_trade_no}/pay/",
+        {"channel": "balance", "once": once()},
+        HTTP_USER_AGENT=DESKTOP,
+        follow=True,
+    )
+    assert "WeChat Pay says this order is already paid." in response.content.decode()
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
+    assert order.attempts.get(channel="wechat_native").status == PaymentAttempt.Status.SUCCEEDED
+    assert not order.attempts.filter(channel="balance").exists()
+    assert wallet.balance(seeded["alice"]) == before
+
+
+def test_wechat_unreachable_is_said_on_the_page(en: Any, wx: Any) -> None:
+    order = _buy_mug(en)
+    wx.stop()  # every call to WeChat Pay meets a closed port
+    for channel, agent in (("wechat_native", DESKTOP), ("wechat_h5", PHONE)):
+        response = _choose(en, order, channel, agent)
+        assert response.status_code == 200, channel
+        page = response.content.decode()
+        assert 'class="msg msg-error"' in page and "WeChat Pay did not answer" in page
+    order.refresh_from_db()
+    assert order.status == Order.Status.PENDING
+
+
 # -- H5: a phone browser ----------------------------------------------------------------------
 
 
