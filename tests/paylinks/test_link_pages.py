@@ -218,3 +218,15 @@ def test_pages_are_in_chinese_on_a_chinese_site(link, settings):
     html = browser().get(link.get_absolute_url()).content.decode()
     assert 'lang="zh-hans"' in html
     assert "等待付款" in html
+
+
+def test_the_pages_style_carries_the_csp_nonce_when_the_site_has_one(fake_alipay):
+    from django.template.loader import render_to_string
+
+    error = {"code": "link_not_found", "message": "no such payment link"}
+    with_nonce = render_to_string(
+        "zhifu/paylinks/link.html", {"error": error, "csp_nonce": "n0nce"}
+    )
+    assert '<style nonce="n0nce">' in with_nonce
+    without = render_to_string("zhifu/paylinks/link.html", {"error": error})
+    assert "<style>" in without
