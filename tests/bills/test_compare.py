@@ -113,3 +113,43 @@ def test_a_bill_that_agrees_gives_nothing(fake_alipay, user) -> None:
     other_day = Bill("alipay", day.replace(year=day.year - 1), (), {})
     assert compare("alipay", other_day) == []  # yesterday's payments are not that day's
     assert compare("wechatpay", bill)[0].kind == "unknown_trade"  # numbers are per provider
+
+
+class _Source:
+    """A provider with bills, as the job sees one (zhifu.providers.base.BillSource)."""
+
+    name = "alipay"
+
+    def __init__(self, outcome) -> None:
+        self.outcome = outcome
+
+    def daily_bill(self, day):
+        if isinstance(self.outcome, Exception):
+            raise self.outcome
+        return self.outcome
+
+
+def test_an_unreadable_bill_makes_a_failed_report_that_runs_again(fake_alipay, user) -> None:
+    from zhifu.bills.lines import BillFormatError
+    from zhifu.bills.models import ReconciliationReport
+    from zhifu.bills.reconcile import reconcile_day
+    from zhifu.providers.base import BillSource
+
+    day = timezone.now().astimezone(BEIJING).date()
+    broken = _Source(BillFormatError("x_业务明细.csv:7: 订单金额（元） 'abc' is not a number"))
+    assert isinstance(broken, BillSource)
+    outcome = reconcile_day(broken, day)
+    assert outcome.ran and outcome.report.status == ReconciliationReport.Status.FAILED
+    assert "x_业务明细.csv:7" in outcome.report.error
+
+    attempt = _paid(user, "10.00")
+    good = _source_bill(attempt, day)
+    again = reconcile_day(_Source(good), day)
+    assert again.ran and again.report.pk == outcome.report.pk and again.report.runs == 2
+    assert again.report.status == ReconciliationReport.Status.BALANCED
+    assert again.report.error == ""
+    assert reconcile_day(_Source(good), day).ran is False  # finished: left alone
+
+
+def _source_bill(attempt: PaymentAttempt, day) -> Bill:
+    return Bill("alipay", day, (_line(attempt.out_trade_no, "10.00"),), {})

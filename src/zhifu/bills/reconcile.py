@@ -36,7 +36,7 @@ from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from ..exceptions import GatewayUnavailable
+from ..exceptions import GatewayUnavailable, ZhifuError
 from ..logs import ctx
 from ..models import LedgerEntry, Order, PaymentAttempt, Refund
 from ..providers import registry
@@ -112,8 +112,8 @@ def reconcile_day(provider: BillSource, day: date, *, replace: bool = False) -> 
         return ReconcileOutcome(report, ran=False, reason=reason)
     try:
         bill = provider.daily_bill(day)
-    except (GatewayUnavailable, BillFormatError) as exc:
-        detail = exc.message if isinstance(exc, GatewayUnavailable) else str(exc)
+    except (GatewayUnavailable, BillFormatError, ZhifuError) as exc:
+        detail = str(exc.message) if isinstance(exc, ZhifuError) else str(exc)
         log.warning(
             "bill of %s for %s not reconciled: %s",
             provider.name,
@@ -128,9 +128,19 @@ def reconcile_day(provider: BillSource, day: date, *, replace: bool = False) -> 
         )
         report.refresh_from_db()
         return ReconcileOutcome(report, ran=True, reason="failed")
-    found = compare(provider.name, bill)
-    _apply(found)
-    _save(report, bill, found)
+    try:
+        found = compare(provider.name, bill)
+        _apply(found)
+        _save(report, bill, found)
+    except Exception as exc:
+        # Not left "running" for an hour: the report says what went wrong, and the next run
+        # tries again.
+        ReconciliationReport.objects.filter(pk=report.pk).update(
+            status=ReconciliationReport.Status.FAILED,
+            finished_at=timezone.now(),
+            error=f"{type(exc).__name__}: {exc}"[:2000],
+        )
+        raise
     report.refresh_from_db()
     log.info(
         "bill of %s for %s reconciled: %d lines, %d discrepancies",
@@ -340,9 +350,18 @@ def _apply(found: list[Discrepancy]) -> None:
             continue
         try:
             sync_attempt(item.attempt)
-        except GatewayUnavailable as exc:
+        except ZhifuError as exc:  # GatewayUnavailable above all: asked again on a re-run
             item.resolution = Discrepancy.Resolution.NOT_APPLIED
             item.detail += f"; the gateway could not be asked: {exc.message}"
+            continue
+        except Exception as exc:  # recorded on the discrepancy and logged
+            log.exception(
+                "applying out_trade_no=%s from the bill failed",
+                item.out_trade_no,
+                extra=ctx("bill_apply_error", payment=item.attempt),
+            )
+            item.resolution = Discrepancy.Resolution.NOT_APPLIED
+            item.detail += f"; applying it failed: {type(exc).__name__}"
             continue
         fresh = PaymentAttempt.objects.get(pk=item.attempt.pk)
         if fresh.status in PAID:
