@@ -194,8 +194,9 @@ def order_status(request: AuthenticatedHttpRequest, out_trade_no: str) -> JsonRe
 
 @login_required
 def pay(request: AuthenticatedHttpRequest, out_trade_no: str) -> HttpResponse:
-    """GET: the breakdown and a choice of channel. POST (one-time token): start the payment with
-    that channel, then redirect (to Alipay, the QR page or the result page)."""
+    """GET: the breakdown and a choice of channel (of WeChat Pay's, the one that works in this
+    browser). POST (one-time token): start the payment with that channel, then redirect (to
+    Alipay, WeChat's H5 cashier, the QR page, the JSAPI page or the result page)."""
     order = get_user_order(request, out_trade_no)
     # A top-up goes through a gateway, never from the wallet it fills.
     offered = wechat.for_device(

@@ -13,7 +13,8 @@ Environment variables (all optional):
 - ``DATABASE_URL``: PostgreSQL (``postgres://...``) or any dj-database-url URL.
 - ``REDIS_URL``: Redis cache (carts); otherwise a file cache shared by all local processes.
 - ``CELERY_BROKER_URL``: e.g. ``redis://127.0.0.1:6379/1``; otherwise ``filesystem://``.
-- ``DEMO_SITE_URL``: the site's public base URL, used for Alipay's notify and return URLs.
+- ``DEMO_SITE_URL``: the site's public base URL, used for the gateways' notify and return URLs
+  and WeChat's OAuth ``redirect_uri``.
 - ``ZHIFU_SANDBOX_DIR``: the sandbox data dir to read keys and ``sandbox.json`` from.
 - ``ZHIFU_APP_ID``, ``ZHIFU_APP_PRIVATE_KEY``, ``ZHIFU_ALIPAY_PUBLIC_KEY``, ``ZHIFU_GATEWAY_URL``,
   ``ZHIFU_SELLER_ID``, ``ZHIFU_NOTIFY_URL``, ``ZHIFU_RETURN_URL``: the real Alipay (keys as PEM text
