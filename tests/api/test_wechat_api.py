@@ -388,8 +388,6 @@ def test_a_refund_is_pending_until_wechats_notification(
         )
         assert response.status_code == 201, response.text
         assert response.json()["status"] == "pending"  # PROCESSING at WeChat, not "unknown"
-        listed = staff_api.get("/api/refunds/", params={"out_trade_no": number}).json()
-        assert [r["status"] for r in listed["results"]] == ["pending"]
     refund = Refund.objects.get(order__out_trade_no=number)
     assert wechat_site.wechat_order(order["payment"]["payment_out_trade_no"])["trade_state"] == (
         "REFUND"
