@@ -126,3 +126,31 @@ def test_checkout_through_the_api_costs_seven_round_trips_in_one_transaction(
     attempt = PaymentAttempt.objects.get(out_trade_no=payment["payment_out_trade_no"])
     assert attempt.order.out_trade_no == answer.json()["out_trade_no"]
     assert [a["out_trade_no"] for a in answer.json()["payments"]] == [attempt.out_trade_no]
+
+
+def test_model_save_receivers_still_run_when_a_site_has_them(fake_alipay, user):
+    """Status writes and the raw insert skip ``save()`` only while nothing listens to
+    ``pre_save``/``post_save``; a site's receivers see the same calls as before."""
+    from django.db.models.signals import post_save
+
+    from zhifu.models import Notification
+
+    saved: list[tuple[str, bool, frozenset[str] | None]] = []
+
+    def receiver(sender, instance, created, update_fields=None, **kwargs):
+        saved.append((sender.__name__, created, update_fields and frozenset(update_fields)))
+
+    order = make_order(user)
+    attempt = make_attempt(order)
+    for model in (Order, PaymentAttempt, Notification):
+        post_save.connect(receiver, sender=model, weak=False)
+    try:
+        assert _post(fake_alipay, fake_alipay.notification(attempt)).content == b"success"
+    finally:
+        for model in (Order, PaymentAttempt, Notification):
+            post_save.disconnect(receiver, sender=model)
+    assert ("Notification", True, None) in saved
+    assert any(n == "Order" and not c and f and {"status", "paid_at"} <= f for n, c, f in saved)
+    assert any(n == "PaymentAttempt" and f and "status" in f for n, c, f in saved)
+    assert any(n == "Notification" and not c and f and "outcome" in f for n, c, f in saved)
+    assert Order.objects.get(pk=order.pk).status == "paid"

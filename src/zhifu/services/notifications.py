@@ -16,10 +16,9 @@ import logging
 import traceback
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from django.db import DatabaseError, connections, router, transaction
-from django.db.models import Model
 from django.utils import timezone
 
 from ..conf import zhifu_settings
@@ -38,7 +37,7 @@ from ..providers.base import (
 from .matching import check_event
 from .payments import APPLIED, DUPLICATE, IGNORED, apply_payment_event
 from .refunds import apply_refund_event
-from .transitions import write_fields
+from .transitions import fetch_rows, insert_row, select_sql, write_fields
 
 __all__ = [
     "ACKNOWLEDGED",
@@ -52,7 +51,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("zhifu.notifications")
-M = TypeVar("M", bound=Model)
 
 # Outcomes after which the gateway is told to stop sending.
 ACKNOWLEDGED = frozenset({APPLIED, DUPLICATE, IGNORED})
@@ -96,13 +94,15 @@ def record_notification(
     data = body.encode("utf-8") if isinstance(body, str) else bytes(body)
     too_large = len(data) > MAX_BODY
     # One INSERT, committed on its own (autocommit): no BEGIN/COMMIT round trips around it.
-    return Notification.objects.create(
-        provider=provider[:16],
-        body="" if too_large else _no_nul(data.decode("utf-8", "replace")),
-        body_size=len(data),
-        body_sha256=hashlib.sha256(data).hexdigest(),
-        headers=_safe_headers(headers or {}),
-        remote_addr=str(remote_addr or "")[:64],
+    return insert_row(
+        Notification(
+            provider=provider[:16],
+            body="" if too_large else _no_nul(data.decode("utf-8", "replace")),
+            body_size=len(data),
+            body_sha256=hashlib.sha256(data).hexdigest(),
+            headers=_safe_headers(headers or {}),
+            remote_addr=str(remote_addr or "")[:64],
+        )
     )
 
 
@@ -292,53 +292,21 @@ def _lock_sql(alias: str) -> tuple[str, str, str]:
         lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
         order, attempt = Order._meta, PaymentAttempt._meta
 
-        def columns(meta: Any) -> str:
-            return ", ".join(qn(f.column) for f in meta.concrete_fields)
-
         def col(meta: Any, name: str) -> str:
             return qn(meta.get_field(name).column)
 
-        ot, at = qn(order.db_table), qn(attempt.db_table)
+        at = qn(attempt.db_table)
         number = f"{col(attempt, 'out_trade_no')} = %s AND {col(attempt, 'provider')} = %s"
         order_id = col(attempt, "order")
-        by_order = f"SELECT {columns(attempt)} FROM {at} WHERE {order_id} = %s AND "  # noqa: S608
+        by_order = f"{select_sql(PaymentAttempt, alias)} WHERE {order_id} = %s AND "
         built = _LOCKS[alias] = (
-            f"SELECT {columns(order)} FROM {ot} WHERE {col(order, 'id')} = "  # noqa: S608
+            # names from the models' metadata only: every value is a parameter
+            f"{select_sql(Order, alias)} WHERE {col(order, 'id')} = "  # noqa: S608
             f"(SELECT {order_id} FROM {at} WHERE {number}){lock}",
             f"{by_order}({number}){lock}",
             f"{by_order}(({number}) OR {col(attempt, 'status')} = %s){lock}",
         )
     return built
-
-
-_CONVERTERS: dict[tuple[type[Any], str], list[tuple[int, list[Any], Any]]] = {}
-
-
-def _fetch(model: type[M], alias: str, sql: str, params: list[Any]) -> list[M]:
-    """Instances of ``model`` from ``sql`` selecting its concrete columns in order, with the
-    database's converters applied (what a queryset does, without compiling one)."""
-    connection = connections[alias]
-    converters = _CONVERTERS.get((model, alias))
-    if converters is None:
-        converters = []
-        for i, field in enumerate(model._meta.concrete_fields):
-            col = field.get_col(model._meta.db_table)
-            found = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
-            if found:
-                converters.append((i, found, col))
-        _CONVERTERS[(model, alias)] = converters
-    names = [f.attname for f in model._meta.concrete_fields]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    found_rows = []
-    for row in rows:
-        values = list(row)
-        for i, functions, col in converters:
-            for function in functions:
-                values[i] = function(values[i], col, connection)
-        found_rows.append(model.from_db(alias, names, values))
-    return found_rows
 
 
 def _apply(notification: Notification, event: Event) -> tuple[str, str]:
@@ -350,7 +318,7 @@ def _apply(notification: Notification, event: Event) -> tuple[str, str]:
     alias = router.db_for_write(Order)
     by_number, attempt_only, with_pending = _lock_sql(alias)
     number = [event.out_trade_no, event.provider]
-    order = next(iter(_fetch(Order, alias, by_number, number)), None)
+    order = next(iter(fetch_rows(Order, alias, by_number, number)), None)
     if order is None:
         raise Rejected("unknown_order", f"no {event.provider} payment {event.out_trade_no!r}")
     paying = isinstance(event, PaymentEvent) and event.state == PaymentState.PAID

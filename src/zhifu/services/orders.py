@@ -26,7 +26,7 @@ from ..money import MAX_AMOUNT, AmountError, parse_amount, parse_money
 from ..providers import registry
 from ..signals import order_cancelled, order_expired
 from ..timezones import BEIJING
-from .transitions import lock, transition
+from .transitions import insert_row, lock, transition
 
 __all__ = [
     "AdjustmentSpec",
@@ -197,14 +197,16 @@ def create_order(
     # No savepoint when a caller's transaction is open (its create_order_to_pay, run_once...):
     # an error here is raised to it anyway, and a savepoint costs two round trips.
     with transaction.atomic(savepoint=False):
-        order = Order.objects.create(
-            user=user,
-            out_trade_no=new_out_trade_no(),
-            kind=kind,
-            subject=title[:256],
-            total_amount=total,
-            expires_at=timezone.now() + expiry,
-            metadata=dict(metadata or {}),
+        order = insert_row(
+            Order(
+                user=user,
+                out_trade_no=new_out_trade_no(),
+                kind=kind,
+                subject=title[:256],
+                total_amount=total,
+                expires_at=timezone.now() + expiry,
+                metadata=dict(metadata or {}),
+            )
         )
         created_lines = OrderLine.objects.bulk_create(
             [

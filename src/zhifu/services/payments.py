@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -22,14 +22,14 @@ from .. import wallet
 from ..conf import zhifu_settings
 from ..exceptions import OrderError, PaymentError
 from ..logs import ctx
-from ..models import LedgerEntry, Order, PaymentAttempt
+from ..models import LedgerEntry, Order, OrderLine, PaymentAttempt
 from ..providers import registry
 from ..providers.base import Payer, PayForm, PaymentEvent, PaymentState, Provider, Rejected
 from ..signals import order_paid, order_settling
 from .matching import check_event
 from .orders import attempt_out_trade_no, create_order_from_skus, remember_related
 from .surplus import settle_surplus
-from .transitions import lock, save_flags, transition
+from .transitions import fetch_rows, insert_row, lock, save_flags, select_sql, transition
 
 __all__ = [
     "APPLIED",
@@ -232,13 +232,15 @@ def create_order_to_pay(user: Any, items: Sequence[Mapping[str, Any]], channel: 
     with transaction.atomic(savepoint=False):
         order = create_order_from_skus(user, items)
         if provider.remote:
-            attempt = PaymentAttempt.objects.create(
-                order=order,
-                provider=provider.name,
-                channel=channel,
-                out_trade_no=attempt_out_trade_no(order, 1),
-                amount=order.total_amount,
-                next_check_at=first_check(timezone.now()),
+            attempt = insert_row(
+                PaymentAttempt(
+                    order=order,
+                    provider=provider.name,
+                    channel=channel,
+                    out_trade_no=attempt_out_trade_no(order, 1),
+                    amount=order.total_amount,
+                    next_check_at=first_check(timezone.now()),
+                )
             )
             attempt.order = order
             remember_related(order, "attempts", [attempt])
@@ -354,6 +356,8 @@ def _first_success(
         )
     close_attempts(pending, timezone.now())
     transition(order, Order.Status.PAID, locked=True, paid_at=paid["paid_at"])
+    if order_paid.has_listeners(Order):
+        _load_lines(order)
     if order.kind == Order.Kind.TOPUP:
         wallet.post_entry(
             order.user,
@@ -363,6 +367,26 @@ def _first_success(
             memo=f"top-up {order.out_trade_no}",
         )
     order_paid.send(sender=Order, order=order)
+
+
+_LINES: dict[str, str] = {}
+
+
+def _load_lines(order: Order) -> None:
+    """Read ``order``'s lines once for the ``order_paid`` receivers (fulfilment nearly always
+    needs them: ``order.lines.all()`` then sends no query), with SQL built once per process."""
+    if "lines" in getattr(order, "_prefetched_objects_cache", {}):
+        return
+    alias = order._state.db or router.db_for_read(OrderLine)
+    sql = _LINES.get(alias)
+    if sql is None:
+        qn = connections[alias].ops.quote_name
+        meta = OrderLine._meta
+        order_id, pk = str(meta.get_field("order").column), str(meta.get_field("id").column)
+        sql = _LINES[alias] = (
+            f"{select_sql(OrderLine, alias)} WHERE {qn(order_id)} = %s ORDER BY {qn(pk)}"
+        )
+    remember_related(order, "lines", fetch_rows(OrderLine, alias, sql, [order.pk]))
 
 
 def _record_closed(attempt: PaymentAttempt, event: PaymentEvent) -> str:

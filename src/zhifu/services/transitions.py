@@ -22,7 +22,16 @@ from django.utils.translation import gettext_lazy as _
 from ..exceptions import IllegalTransition
 from ..models import Order, PaymentAttempt, Refund
 
-__all__ = ["TRANSITIONS", "can_transition", "lock", "save_flags", "transition", "write_fields"]
+__all__ = [
+    "TRANSITIONS",
+    "can_transition",
+    "fetch_rows",
+    "insert_row",
+    "lock",
+    "save_flags",
+    "transition",
+    "write_fields",
+]
 
 log = logging.getLogger("zhifu.transitions")
 
@@ -186,6 +195,87 @@ def write_fields(row: models.Model, names: list[str]) -> None:
         cursor.execute(sql, params)
         if cursor.rowcount == 0:
             raise DatabaseError("Save with update_fields did not affect any rows.")
+
+
+_CONVERTERS: dict[tuple[type[models.Model], str], list[tuple[int, list[Any], Any]]] = {}
+
+
+def fetch_rows(model: type[M], alias: str, sql: str, params: list[Any]) -> list[M]:
+    """Instances of ``model`` from ``sql``, which selects its concrete columns in order, with the
+    database's converters applied: what a queryset gives, without compiling one (SQL built
+    once per process by the hot paths that use this)."""
+    connection = connections[alias]
+    meta = model._meta
+    converters = _CONVERTERS.get((model, alias))
+    if converters is None:
+        converters = []
+        for i, field in enumerate(meta.concrete_fields):
+            col = field.get_col(meta.db_table)
+            found = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+            if found:
+                converters.append((i, found, col))
+        _CONVERTERS[(model, alias)] = converters
+    names = [f.attname for f in meta.concrete_fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    instances = []
+    for row in rows:
+        values = list(row)
+        for i, functions, col in converters:
+            for function in functions:
+                values[i] = function(values[i], col, connection)
+        instances.append(model.from_db(alias, names, values))
+    return instances
+
+
+def select_sql(model: type[models.Model], alias: str) -> str:
+    """``SELECT <every concrete column, in order> FROM <table>``, for :func:`fetch_rows`."""
+    qn = connections[alias].ops.quote_name
+    meta = model._meta
+    columns = ", ".join(qn(str(f.column)) for f in meta.concrete_fields)
+    return f"SELECT {columns} FROM {qn(meta.db_table)}"  # noqa: S608 - names from the model
+
+
+_INSERTS: dict[tuple[type[models.Model], str], tuple[str, list[Any], bool]] = {}
+
+
+def insert_row(row: M) -> M:
+    """``row.save()`` of a new row as one plain ``INSERT … RETURNING id``, its SQL built once per
+    process (``save()`` when anything listens to ``pre_save``/``post_save`` for the model)."""
+    model = type(row)
+    if pre_save.has_listeners(model) or post_save.has_listeners(model):
+        row.save(force_insert=True)
+        return row
+    alias = row._state.db or router.db_for_write(model, instance=row)
+    connection = connections[alias]
+    meta = model._meta
+    built = _INSERTS.get((model, alias))
+    if built is None:
+        qn = connection.ops.quote_name
+        fields: list[Any] = [f for f in meta.concrete_fields if not f.primary_key]
+        pk: Any = meta.pk
+        returning = bool(connection.features.can_return_columns_from_insert)
+        sql = "INSERT INTO {} ({}) VALUES ({}){}".format(  # noqa: S608 - names from the model
+            qn(meta.db_table),
+            ", ".join(qn(f.column) for f in fields),
+            ", ".join(["%s"] * len(fields)),
+            f" RETURNING {qn(pk.column)}" if returning else "",
+        )
+        built = _INSERTS[(model, alias)] = (sql, fields, returning)
+    sql, fields, returning = built
+    pk_column: Any = meta.pk.column if meta.pk is not None else "id"
+    params = [f.get_db_prep_save(f.pre_save(row, True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        if returning:
+            pk_value = cursor.fetchone()[0]
+        else:
+            pk_value = connection.ops.last_insert_id(cursor, meta.db_table, pk_column)
+    row.pk = pk_value
+    row._state.adding = False
+    row._state.db = alias
+    return row
 
 
 def _is_auto_now(field: Any) -> bool:
