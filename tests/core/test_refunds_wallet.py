@@ -57,7 +57,7 @@ class RecordingAlipay:
         self._note("query", attempt.out_trade_no)
         return None
 
-    def start(self, order, attempt, *, return_url=None):
+    def start(self, order, attempt, *, return_url=None, payer=None):
         self._note("start", attempt.out_trade_no)
         if attempt.channel == "alipay_qr":
             return PaymentAction(qr_code=f"https://qr.example/{attempt.out_trade_no}")
