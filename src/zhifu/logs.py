@@ -71,10 +71,18 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], .
 )
 
 
+# A literal each pattern above needs in order to match (lower case): most log lines contain none,
+# and testing for them costs far less than running the patterns (measured: the patterns were
+# 17% of a notification's CPU with INFO logging on, the django_session one scanning quadratically).
+_NEEDS = ("private key", "sign", "sign", "eyj", "bearer", "$", "django_session")
+
+
 def redact(text: str) -> str:
     """``text`` without signatures, private keys, JWTs or bearer tokens."""
-    for pattern, replacement in _PATTERNS:
-        text = pattern.sub(replacement, text)
+    lowered = text.lower()
+    for (pattern, replacement), needed in zip(_PATTERNS, _NEEDS, strict=True):
+        if needed in lowered:
+            text = pattern.sub(replacement, text)
     return text
 
 
