@@ -322,13 +322,11 @@ def _apply(notification: Notification, event: Event) -> tuple[str, str]:
     if order is None:
         raise Rejected("unknown_order", f"no {event.provider} payment {event.out_trade_no!r}")
     paying = isinstance(event, PaymentEvent) and event.state == PaymentState.PAID
-    rows = list(
-        PaymentAttempt.objects.raw(
-            with_pending if paying else attempt_only,
-            [order.pk, *number, PaymentAttempt.Status.PENDING.value]
-            if paying
-            else [order.pk, *number],
-        ).using(alias)
+    rows = fetch_rows(
+        PaymentAttempt,
+        alias,
+        with_pending if paying else attempt_only,
+        [order.pk, *number, PaymentAttempt.Status.PENDING.value] if paying else [order.pk, *number],
     )
     attempt = next(
         (a for a in rows if a.out_trade_no == event.out_trade_no and a.provider == event.provider),
