@@ -154,3 +154,21 @@ def test_model_save_receivers_still_run_when_a_site_has_them(fake_alipay, user):
     assert any(n == "PaymentAttempt" and f and "status" in f for n, c, f in saved)
     assert any(n == "Notification" and not c and f and "outcome" in f for n, c, f in saved)
     assert Order.objects.get(pk=order.pk).status == "paid"
+
+
+def test_lean_writes_accept_expressions_as_save_does(user):
+    """A flag written with an expression (``F("n") + 1``) goes through ``save()``, which resolves
+    it; plain values take the one-statement UPDATE."""
+    from django.db.models import F
+
+    from zhifu.services.transitions import save_flags
+
+    attempt = make_attempt(make_order(user))
+    save_flags(attempt, check_count=F("check_count") + 1)
+    attempt.refresh_from_db()
+    assert attempt.check_count == 1
+    with CaptureQueriesContext(connection) as queries:
+        save_flags(attempt, check_count=5)
+    assert len(statements(queries)) == 1 and statements(queries)[0].startswith("UPDATE")
+    attempt.refresh_from_db()
+    assert attempt.check_count == 5

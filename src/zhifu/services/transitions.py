@@ -185,11 +185,16 @@ def write_fields(row: models.Model, names: list[str]) -> None:
         sql = f"UPDATE {qn(meta.db_table)} SET {sets} WHERE {qn(pk.column)} = %s"  # noqa: S608
         built = _UPDATES[key] = (sql, fields)
     sql, fields = built
-    if pre_save.has_listeners(model) or post_save.has_listeners(model):
+    values = [f.pre_save(row, False) for f in fields]
+    if (
+        pre_save.has_listeners(model)
+        or post_save.has_listeners(model)
+        or any(hasattr(v, "resolve_expression") for v in values)  # F(...) and the like
+    ):
         row.save(update_fields=[f.name for f in fields])
         return
     connection = connections[alias]
-    params = [f.get_db_prep_save(f.pre_save(row, False), connection) for f in fields]
+    params = [f.get_db_prep_save(v, connection) for f, v in zip(fields, values, strict=True)]
     params.append(row.pk)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
