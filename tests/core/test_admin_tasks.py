@@ -122,4 +122,5 @@ def test_tasks_and_commands(fake_alipay, user, capsys, fulfilled):
         tasks.expire_orders.name,
         tasks.reconcile_payments.name,
         tasks.retry_unknown_refunds.name,
+        "zhifu.reconcile_bills",  # zhifu.bills.tasks, tested in tests/bills
     }
