@@ -403,3 +403,5 @@ class LedgerEntryAdmin(ViewOnlyAdmin):
 
 from .bills import admin as _bill_admin  # noqa: E402, F401
 from .paylinks import admin as _link_admin  # noqa: E402, F401
+from .refundrequests import admin as _refund_request_admin  # noqa: E402, F401
+from .withdrawals import admin as _withdrawal_admin  # noqa: E402, F401

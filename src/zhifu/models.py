@@ -492,3 +492,5 @@ class IdempotencyKey(models.Model):
 # them with Django (they refer to the models above by "zhifu.Name" strings).
 from .bills import models as _bill_models  # noqa: E402, F401
 from .paylinks import models as _link_models  # noqa: E402, F401
+from .refundrequests import models as _refund_request_models  # noqa: E402, F401
+from .withdrawals import models as _withdrawal_models  # noqa: E402, F401

@@ -1,0 +1,1 @@
+"""Buyers' refund requests: asked from "my orders" or the API, decided by the site's policy."""

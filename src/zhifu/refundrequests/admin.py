@@ -1,0 +1,1 @@
+"""Admin for refund requests (imported by zhifu.admin)."""

@@ -1,0 +1,1 @@
+"""Refund request models (imported by zhifu.models so Django registers them)."""

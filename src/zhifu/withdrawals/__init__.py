@@ -1,0 +1,1 @@
+"""Withdrawals: wallet income paid out to the author's Alipay account (fund transfer)."""

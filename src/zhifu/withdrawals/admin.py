@@ -1,0 +1,1 @@
+"""Admin for withdrawals (imported by zhifu.admin)."""

@@ -1,0 +1,1 @@
+"""Withdrawal models (imported by zhifu.models so Django registers them)."""
