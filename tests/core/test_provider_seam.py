@@ -121,6 +121,25 @@ def test_the_api_offers_the_new_channel(gateway, user):
     assert PaymentAttempt.objects.get(order=order).provider == "fake"
 
 
+def test_a_provider_says_which_channels_need_the_buyers_gateway_id(gateway, user, monkeypatch):
+    """The API asks for ``openid`` up front for any provider's channel that declares it needs
+    one, without the core naming the channel."""
+    api = APIClient()
+    api.force_authenticate(user)
+    order = make_order(user)
+    assert not registry.needs_payer_id("fake_qr")
+    monkeypatch.setattr(
+        registry.get("fake"), "payer_id_channels", frozenset({"fake_qr"}), raising=False
+    )
+    assert registry.needs_payer_id("fake_qr")
+    answer = api.post(f"/api/orders/{order.out_trade_no}/pay/", {"channel": "fake_qr"}, "json")
+    assert answer.status_code == 400 and "openid" in answer.json()["error"]["fields"], answer.json()
+    answer = api.post(
+        f"/api/orders/{order.out_trade_no}/pay/", {"channel": "fake_qr", "openid": "o-1_x"}, "json"
+    )
+    assert answer.status_code in (200, 201), answer.content
+
+
 def test_nothing_in_the_core_names_a_provider_it_does_not_own():
     """Above the seam (services, API, views, admin, tasks) no module imports a concrete provider
     or uses a gateway's wire words; the fake gateway needed none of them changed."""

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from ..models import LedgerEntry, Order, OrderAdjustment, OrderLine, PaymentAttempt, Refund
+from ..providers import registry
 from .amounts import AmountField
 
 
@@ -137,9 +138,6 @@ class StrictCharField(serializers.CharField):
 
 
 OPENID = re.compile(r"[A-Za-z0-9_-]{1,128}", re.ASCII)
-# Channels that need the buyer's user id at the gateway (WeChat's ``openid`` for the site's
-# APPID, from WeChat's OAuth): a request paying by one of them must send ``openid``.
-PAYER_ID_CHANNELS = frozenset({"wechat_jsapi"})
 
 
 class PaymentOptionsSerializer(serializers.Serializer[Any]):
@@ -187,7 +185,12 @@ class PaymentOptionsSerializer(serializers.Serializer[Any]):
         return safe_return_url(self.context.get("request"), value)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if attrs.get("channel") in PAYER_ID_CHANNELS and not attrs.get("openid"):
+        channel = attrs.get("channel")
+        if (
+            isinstance(channel, str)
+            and registry.needs_payer_id(channel)
+            and not attrs.get("openid")
+        ):
             raise serializers.ValidationError(
                 {
                     "openid": _("required to pay with %(channel)s: the buyer's WeChat openid")

@@ -217,6 +217,9 @@ class Provider(Protocol):
     trades at a gateway that can be queried and closed, so the reconcile job watches them; a local
     one (the wallet) settles inside the site's own transaction, so its ``start`` and ``refund``
     are called under the order's row lock.
+
+    Optionally, ``payer_id_channels`` (a set of its channels) names the channels that need the
+    buyer's id at the gateway (``Payer.openid``) to start, so that views can ask for it up front.
     """
 
     name: str

@@ -83,6 +83,12 @@ def channel_choices() -> list[tuple[str, Any]]:
     return list(channels().items())
 
 
+def needs_payer_id(channel: str) -> bool:
+    """Whether paying through ``channel`` needs the buyer's id at the gateway (``Payer.openid``)."""
+    provider = next((p for p in _load().values() if channel in p.channels), None)
+    return channel in getattr(provider, "payer_id_channels", frozenset())
+
+
 def for_channel(channel: Any) -> Provider:
     """The provider that offers ``channel``; a clear ``invalid_channel`` error otherwise."""
     if isinstance(channel, str):

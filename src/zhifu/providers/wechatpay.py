@@ -132,6 +132,8 @@ class WechatPayProvider:
         "wechat_h5": _("WeChat Pay (mobile browser)"),
         "wechat_jsapi": _("WeChat Pay (in WeChat)"),
     }
+    # JSAPI pays inside WeChat as the buyer known by their openid (from WeChat's OAuth).
+    payer_id_channels = frozenset({"wechat_jsapi"})
     remote = True
 
     def __init__(self) -> None:
