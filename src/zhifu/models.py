@@ -44,6 +44,7 @@ class Order(models.Model):
         PURCHASE = "purchase", _("purchase")
         REWARD = "reward", _("reward")
         TOPUP = "topup", _("wallet top-up")
+        PAYMENT_LINK = "payment_link", _("payment link")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 __all__ = ["KIND", "PaymentLink"]
 
-# Order.kind of the orders that payment links pay (Order.kind is open to site-defined kinds).
+# Order.kind of the orders that payment links pay (Order.Kind.PAYMENT_LINK, labelled in the admin).
 KIND = "payment_link"
 
 
