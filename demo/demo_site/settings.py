@@ -8,8 +8,9 @@ Environment variables (all optional):
 - ``DEMO_VAR_DIR``: where the SQLite file, cache, Celery queue and sandbox data live (``var/``).
 - ``DJANGO_SECRET_KEY`` (required unless ``DJANGO_DEBUG=1``), ``DJANGO_DEBUG`` (``1``/``0``, off
   by default), ``DJANGO_ALLOWED_HOSTS`` (comma list), ``CSRF_TRUSTED_ORIGINS`` (comma list).
-- ``DJANGO_SECURE=1``: behind an HTTPS proxy (secure cookies, HSTS, HTTPS redirect); see
-  docs/deployment.en.md.
+- ``DJANGO_SECURE=1``: behind an HTTPS proxy (secure cookies, HSTS, HTTPS redirect, the buyer's
+  address from the proxy's ``X-Forwarded-For``); see docs/deployment.en.md.
+  ``DJANGO_NUM_PROXIES``: how many proxies append to ``X-Forwarded-For`` (1 with DJANGO_SECURE).
 - ``DATABASE_URL``: PostgreSQL (``postgres://...``) or any dj-database-url URL.
 - ``REDIS_URL``: Redis cache (carts); otherwise a file cache shared by all local processes.
 - ``CELERY_BROKER_URL``: e.g. ``redis://127.0.0.1:6379/1``; otherwise ``filesystem://``.
@@ -248,6 +249,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "zhifu.api.errors.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
+    # The buyer's address (throttles, and the IP WeChat Pay H5 is told: zhifu.payer) is the
+    # client's in X-Forwarded-For when behind the HTTPS proxy, REMOTE_ADDR otherwise.
+    "NUM_PROXIES": int(os.environ.get("DJANGO_NUM_PROXIES", "1" if SECURE else "0")) or None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Zhifu demo site API",

@@ -169,3 +169,14 @@ def test_production_answers_carry_hsts_csp_and_secure_cookies(base_env: dict[str
     assert "script-src 'self'" in csp and "form-action 'self' https://openapi.alipay.com" in csp
     assert cookie == "True Lax"
     assert setting({**base_env, **PRODUCTION}, "settings.SESSION_COOKIE_SECURE") == "True"
+
+
+def test_behind_the_proxy_the_buyers_address_comes_from_x_forwarded_for(
+    base_env: dict[str, str],
+) -> None:
+    """WeChat Pay H5 is told the buyer's IP (zhifu.payer follows DRF's NUM_PROXIES): behind the
+    HTTPS proxy that is the client's address in X-Forwarded-For, not the proxy's own."""
+    expression = 'settings.REST_FRAMEWORK["NUM_PROXIES"]'
+    assert setting({**base_env, **PRODUCTION}, expression) == "1"
+    assert setting({**base_env, "DJANGO_DEBUG": "1"}, expression) == "None"
+    assert setting({**base_env, **PRODUCTION, "DJANGO_NUM_PROXIES": "2"}, expression) == "2"
