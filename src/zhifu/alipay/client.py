@@ -39,6 +39,8 @@ from .results import (
     RefundQueryResult,
     RefundResult,
     TradeQueryResult,
+    TransferQueryResult,
+    TransferResult,
 )
 from .signing import Signer, SignType, Verifier, _codec, _MultiValue, request_content
 from .times import BEIJING, TIMESTAMP_FORMAT, beijing_now
@@ -571,14 +573,124 @@ class AlipayClient:
             raise AlipayTransportError(f"cannot download the bill ({exc})", method=method) from None
         return b"".join(chunks)
 
+    # -- transfers (certificate mode only) ------------------------------------------------------
+
+    def _require_certificates(self, method: str) -> None:
+        if not (self.app_cert_sn and self.alipay_root_cert_sn):
+            raise InvalidRequestError(
+                f"{method} needs certificate mode (公钥证书模式): Alipay refuses fund transfers "
+                "signed in public-key mode (isv.missing-app-cert-sn); build the client with "
+                "AlipayClient.from_certificates(app_cert=..., alipay_public_cert=..., "
+                "alipay_root_cert=...)",
+                method=method,
+            )
+
+    def transfer(
+        self,
+        *,
+        out_biz_no: str,
+        trans_amount: Decimal | str,
+        payee_identity: str,
+        payee_identity_type: str = "ALIPAY_LOGON_ID",
+        payee_name: str | None = None,
+        order_title: str,
+        remark: str | None = None,
+    ) -> TransferResult:
+        """``alipay.fund.trans.uni.transfer`` (单笔无密转账到支付宝账户, product
+        ``TRANS_ACCOUNT_NO_PWD``, scene ``DIRECT_TRANSFER``): pay ``trans_amount`` from the
+        merchant's balance to an Alipay account. Certificate mode only.
+
+        Idempotent per ``out_biz_no``: after a timeout or ``SYSTEM_ERROR`` (the error is
+        ``retryable``), send the same ``out_biz_no`` again or ask :meth:`transfer_query`.
+        ``payee_identity_type``: ``ALIPAY_LOGON_ID`` (an e-mail or phone number; ``payee_name``,
+        the account's real name, is then required) or ``ALIPAY_USER_ID`` (``2088...``)."""
+        method = "alipay.fund.trans.uni.transfer"
+        self._require_certificates(method)
+        if payee_identity_type not in _IDENTITY_TYPES:
+            raise InvalidRequestError(
+                f"payee_identity_type {payee_identity_type!r}: use " + " or ".join(_IDENTITY_TYPES)
+            )
+        if not isinstance(payee_identity, str) or not payee_identity.strip():
+            raise InvalidRequestError("payee_identity must be a non-empty string")
+        if payee_identity_type == "ALIPAY_USER_ID" and not re.fullmatch(
+            r"2088[0-9]{12}", payee_identity
+        ):
+            raise InvalidRequestError(
+                f"payee_identity {payee_identity!r} is not an Alipay user id (2088 + 12 digits)"
+            )
+        payee: dict[str, str] = {
+            "identity": payee_identity.strip(),
+            "identity_type": payee_identity_type,
+        }
+        if payee_identity_type == "ALIPAY_LOGON_ID":
+            if not payee_name or not payee_name.strip():
+                raise InvalidRequestError(
+                    "payee_name (the account's real name) is required with ALIPAY_LOGON_ID"
+                )
+        if payee_name and payee_name.strip():
+            payee["name"] = payee_name.strip()
+        biz: dict[str, Any] = {
+            "out_biz_no": validate_out_trade_no(out_biz_no, "out_biz_no"),
+            "trans_amount": _amount(trans_amount, "trans_amount"),
+            "product_code": "TRANS_ACCOUNT_NO_PWD",
+            "biz_scene": "DIRECT_TRANSFER",
+            "order_title": _subject(order_title, "order_title"),
+            "payee_info": payee,
+        }
+        if remark:
+            biz["remark"] = remark[:200]
+        try:
+            raw = self.execute(method, biz)
+        except AlipayBusinessError as exc:
+            if exc.sub_code in _TRANSFER_UNKNOWN:
+                exc.retryable = True  # the outcome is unknown: same out_biz_no, or query
+            raise
+        return TransferResult.from_raw(raw)
+
+    def transfer_query(
+        self,
+        *,
+        out_biz_no: str | None = None,
+        order_id: str | None = None,
+        pay_fund_order_id: str | None = None,
+    ) -> TransferQueryResult:
+        """``alipay.fund.trans.common.query``: where a transfer stands. A transfer Alipay never
+        received raises :class:`AlipayBusinessError` with sub_code ``ORDER_NOT_EXIST``."""
+        method = "alipay.fund.trans.common.query"
+        self._require_certificates(method)
+        biz: dict[str, Any] = {}
+        if out_biz_no:
+            biz["out_biz_no"] = validate_out_trade_no(out_biz_no, "out_biz_no")
+            biz["product_code"] = "TRANS_ACCOUNT_NO_PWD"
+            biz["biz_scene"] = "DIRECT_TRANSFER"
+        for name, value in (("order_id", order_id), ("pay_fund_order_id", pay_fund_order_id)):
+            if value:
+                if not re.fullmatch(r"[0-9A-Za-z_]{1,64}", value):
+                    raise InvalidRequestError(f"{name} {value!r} is invalid")
+                biz[name] = value
+        if not biz:
+            raise InvalidRequestError("give out_biz_no, order_id or pay_fund_order_id")
+        try:
+            raw = self.execute(method, biz)
+        except AlipayBusinessError as exc:
+            if exc.sub_code in _TRANSFER_UNKNOWN:
+                exc.retryable = True
+            raise
+        return TransferQueryResult.from_raw(raw)
+
+
+_IDENTITY_TYPES = ("ALIPAY_LOGON_ID", "ALIPAY_USER_ID")
+# Transfer sub-codes after which the outcome is unknown (Alipay: query, or retry the same
+# out_biz_no).
+_TRANSFER_UNKNOWN = frozenset({"SYSTEM_ERROR", "ACQ.SYSTEM_ERROR", "isp.unknow-error"})
 
 _BILL_TYPES = ("trade", "signcustomer")
 _BILL_DATE = re.compile(r"\d{4}-\d{2}(-\d{2})?", re.ASCII)
 
 
-def _subject(subject: object) -> str:
+def _subject(subject: object, field: str = "subject") -> str:
     if not isinstance(subject, str) or not subject.strip():
-        raise InvalidRequestError("subject must be a non-empty string")
+        raise InvalidRequestError(f"{field} must be a non-empty string")
     if len(subject) > 256:
-        raise InvalidRequestError(f"subject is {len(subject)} characters; Alipay allows 256")
+        raise InvalidRequestError(f"{field} is {len(subject)} characters; Alipay allows 256")
     return subject

@@ -19,6 +19,8 @@ __all__ = [
     "RefundQueryResult",
     "RefundResult",
     "TradeQueryResult",
+    "TransferQueryResult",
+    "TransferResult",
 ]
 
 
@@ -233,3 +235,73 @@ class BillDownloadUrlResult:
     @classmethod
     def from_raw(cls, raw: dict[str, Any]) -> BillDownloadUrlResult:
         return cls(_str(raw, "bill_download_url"), raw)
+
+
+@dataclass(frozen=True)
+class TransferResult:
+    """``alipay.fund.trans.uni.transfer``: ``status`` is ``SUCCESS`` (the money reached the
+    payee), ``DEALING`` (accepted, not final: query later) or ``FAIL``."""
+
+    out_biz_no: str
+    order_id: str
+    pay_fund_order_id: str
+    status: str
+    trans_amount: Decimal | None
+    pay_date: str
+    raw: dict[str, Any] = field(repr=False)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "SUCCESS"
+
+    @classmethod
+    def from_raw(cls, raw: dict[str, Any]) -> TransferResult:
+        return cls(
+            _str(raw, "out_biz_no"),
+            _str(raw, "order_id"),
+            _str(raw, "pay_fund_order_id"),
+            _str(raw, "status"),
+            _money(raw, "trans_amount"),
+            _str(raw, "pay_date") or _str(raw, "trans_date"),
+            raw,
+        )
+
+
+@dataclass(frozen=True)
+class TransferQueryResult:
+    """``alipay.fund.trans.common.query``: ``status`` ``SUCCESS``, ``FAIL`` (see ``error_code``
+    and ``fail_reason``), ``INIT``/``DEALING`` (not final), ``REFUND`` (bank transfers: returned)
+    or ``UNKNOWN``. A transfer Alipay never received raises ``ORDER_NOT_EXIST``."""
+
+    out_biz_no: str
+    order_id: str
+    pay_fund_order_id: str
+    status: str
+    trans_amount: Decimal | None
+    pay_date: str
+    error_code: str
+    fail_reason: str
+    raw: dict[str, Any] = field(repr=False)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "SUCCESS"
+
+    @property
+    def failed(self) -> bool:
+        """Definitely not paid: the money stayed with the merchant (or came back)."""
+        return self.status in ("FAIL", "REFUND", "CLOSED")
+
+    @classmethod
+    def from_raw(cls, raw: dict[str, Any]) -> TransferQueryResult:
+        return cls(
+            _str(raw, "out_biz_no"),
+            _str(raw, "order_id"),
+            _str(raw, "pay_fund_order_id"),
+            _str(raw, "status"),
+            _money(raw, "trans_amount"),
+            _str(raw, "pay_date"),
+            _str(raw, "error_code"),
+            _str(raw, "fail_reason"),
+            raw,
+        )

@@ -32,6 +32,7 @@ from .bills import bill_download_url
 from .clock import fmt, parse_beijing
 from .messages import codec
 from .trades import PAGE_METHODS, TradeError, out_no, parse_trade_request
+from .transfers import TRANSFER_METHODS
 from .web import render
 
 if TYPE_CHECKING:
@@ -523,4 +524,5 @@ SERVER_METHODS: dict[str, Handler] = {
     "alipay.trade.refund": _refund,
     "alipay.trade.fastpay.refund.query": _refund_query,
     "alipay.data.dataservice.bill.downloadurl.query": bill_download_url,  # sandbox/bills.py
+    **TRANSFER_METHODS,  # sandbox/transfers.py
 }
