@@ -178,9 +178,62 @@ def check_orders(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     return messages
 
 
+@register("zhifu")
+def check_refund_requests(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """``ZHIFU["REFUND_REQUESTS"]``: known keys, days a whole number ≥ 0, a callable that loads."""
+    conf = _conf()
+    if conf is None:
+        return []
+    value = conf.get("REFUND_REQUESTS")
+    if not isinstance(value, dict):
+        return [Error('ZHIFU["REFUND_REQUESTS"] must be a dict.', id="zhifu.E040")]
+    messages: list[CheckMessage] = []
+    unknown = sorted(set(value) - {"AUTO_APPROVE_DAYS", "AUTO_APPROVE"})
+    if unknown:
+        messages.append(
+            Error(
+                f'ZHIFU["REFUND_REQUESTS"] has unknown keys: {", ".join(map(str, unknown))}.',
+                hint="Known keys: AUTO_APPROVE_DAYS, AUTO_APPROVE.",
+                id="zhifu.E040",
+            )
+        )
+    days = value.get("AUTO_APPROVE_DAYS", 0)
+    if not isinstance(days, int) or isinstance(days, bool) or days < 0:
+        messages.append(
+            Error(
+                'ZHIFU["REFUND_REQUESTS"]["AUTO_APPROVE_DAYS"] must be a whole number of days '
+                "(0: never automatic).",
+                id="zhifu.E040",
+            )
+        )
+    path = value.get("AUTO_APPROVE", "")
+    if path:
+        try:
+            target = import_string(path) if isinstance(path, str) else None
+        except ImportError as exc:
+            target, why = None, str(exc)
+        else:
+            why = "it is not a dotted path to a callable"
+        if not callable(target):
+            messages.append(
+                Error(
+                    f'ZHIFU["REFUND_REQUESTS"]["AUTO_APPROVE"] {path!r} cannot be used: {why}',
+                    hint="A dotted path to a callable (order, lines) -> bool, or empty.",
+                    id="zhifu.E040",
+                )
+            )
+    return messages
+
+
 def check_zhifu_settings() -> list[CheckMessage]:
     """Every check of the ``ZHIFU`` setting, for ``zhifu_check`` and tests."""
     first = check_setting_exists()
     if any(m.is_serious() for m in first):
         return first
-    return [*first, *check_providers(), *check_timing(), *check_orders()]
+    return [
+        *first,
+        *check_providers(),
+        *check_timing(),
+        *check_orders(),
+        *check_refund_requests(),
+    ]

@@ -67,6 +67,10 @@ DEFAULTS: dict[str, Any] = {
         "zhifu.providers.alipay.AlipayProvider",
         "zhifu.providers.balance.BalanceProvider",
     ),
+    # Buyers' refund requests (zhifu.refundrequests): approved automatically when the order was
+    # paid at most AUTO_APPROVE_DAYS days ago (0: never) and the callable AUTO_APPROVE (dotted
+    # path, (order, lines) -> bool; empty: always) agrees; otherwise staff decide.
+    "REFUND_REQUESTS": {"AUTO_APPROVE_DAYS": 0, "AUTO_APPROVE": ""},
 }
 
 _KEYS = frozenset(DEFAULTS)

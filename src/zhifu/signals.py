@@ -13,14 +13,27 @@ outside the database (mail, cache, HTTP) belong in ``transaction.on_commit``.
   whose fulfilment will touch other wallets (a reward credits the author) calls
   ``zhifu.wallet.lock_wallets([...])`` here, so that wallets are always locked in ascending id and
   two such payments crossing each other wait instead of deadlocking.
+- ``refund_requested(request)`` / ``refund_request_decided(request)`` (``sender=RefundRequest``):
+  a buyer asked for a refund; staff or the policy approved or rejected it (e.g. to notify staff
+  or the buyer, in ``transaction.on_commit``).
 """
 
 from django.dispatch import Signal
 
-__all__ = ["order_cancelled", "order_expired", "order_paid", "order_refunded", "order_settling"]
+__all__ = [
+    "order_cancelled",
+    "order_expired",
+    "order_paid",
+    "order_refunded",
+    "order_settling",
+    "refund_request_decided",
+    "refund_requested",
+]
 
 order_paid = Signal()
 order_refunded = Signal()
 order_cancelled = Signal()
 order_expired = Signal()
 order_settling = Signal()
+refund_requested = Signal()
+refund_request_decided = Signal()
