@@ -397,6 +397,8 @@ class LedgerEntry(models.Model):
         REWARD_INCOME = "reward_income", _("reward income")
         REFUND = "refund", _("refund")
         ADJUSTMENT = "adjustment", _("adjustment")
+        WITHDRAWAL = "withdrawal", _("withdrawal")  # held when asked for (zhifu.withdrawals)
+        WITHDRAWAL_BACK = "withdrawal_back", _("withdrawal returned")  # it definitely failed
 
     wallet = models.ForeignKey(
         Wallet, on_delete=models.PROTECT, related_name="entries", verbose_name=_("wallet")
