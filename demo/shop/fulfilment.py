@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
-from django.db.models import F
+from django.db import connection
 
 from zhifu.models import Order
 
@@ -23,13 +24,36 @@ def _goods_counts(order: Any) -> list[tuple[int, int]]:
     return sorted(counts.items())
 
 
+@cache
+def _statements() -> tuple[str, str]:
+    """The two counter updates, built once from the model's metadata: a payment sends one
+    ``UPDATE … SET sold = sold + n`` per goods (the ORM's ``filter().update(F() + n)`` compiled
+    the same statement anew each time, about a sixth of a notification's CPU)."""
+    qn = connection.ops.quote_name
+    table = qn(Goods._meta.db_table)
+    sold = qn(Goods._meta.get_field("sold").column)
+    pk = qn(Goods._meta.pk.column)  # type: ignore[union-attr]
+    # names from the model's metadata; every value is a parameter
+    return (
+        f"UPDATE {table} SET {sold} = {sold} + %s WHERE {pk} = %s",  # noqa: S608
+        f"UPDATE {table} SET {sold} = {sold} - %s WHERE {pk} = %s AND {sold} >= %s",  # noqa: S608
+    )
+
+
 def on_paid(order: Any) -> None:
-    for pk, quantity in _goods_counts(order):
-        Goods.objects.filter(pk=pk).update(sold=F("sold") + quantity)
+    add, _ = _statements()
+    counts = _goods_counts(order)
+    if not counts:
+        return
+    with connection.cursor() as cursor:
+        for pk, quantity in counts:  # ascending pk: see _goods_counts
+            cursor.execute(add, [quantity, pk])
 
 
 def on_refunded(order: Any, refund: Any) -> None:
     if order.status != Order.Status.REFUNDED:
         return
-    for pk, quantity in _goods_counts(order):
-        Goods.objects.filter(pk=pk, sold__gte=quantity).update(sold=F("sold") - quantity)
+    _, subtract = _statements()
+    with connection.cursor() as cursor:
+        for pk, quantity in _goods_counts(order):
+            cursor.execute(subtract, [quantity, pk, quantity])
