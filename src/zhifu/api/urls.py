@@ -20,6 +20,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("wallet/top-up/", views.TopUpView.as_view(), name="wallet-top-up"),
     path("refunds/", views.RefundListCreateView.as_view(), name="refunds"),
     path("links/", include("zhifu.paylinks.api_urls")),
+    path("refund-requests/", include("zhifu.refundrequests.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="zhifu-api:schema"), name="docs"),
 ]
