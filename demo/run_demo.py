@@ -206,6 +206,7 @@ def main() -> int:
     )
     children: list[Child] = []
     stopping = threading.Event()
+    parent = os.getppid()
 
     def stop_all(*_: object) -> None:
         stopping.set()
@@ -301,6 +302,10 @@ def main() -> int:
             say("demo", line)
 
         while not stopping.is_set():
+            if os.getppid() != parent:
+                # `make demo` killed with SIGTERM dies without passing the signal on: follow it.
+                say("demo", "the process that started the demo has gone; stopping")
+                return 0
             dead = [c for c in children if not c.alive()]
             if dead:
                 for c in dead:
