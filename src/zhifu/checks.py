@@ -225,6 +225,16 @@ def check_refund_requests(app_configs: Any = None, **kwargs: Any) -> list[CheckM
     return messages
 
 
+@register("zhifu")
+def check_withdrawals(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    conf = _conf()
+    if conf is None:
+        return []
+    from .withdrawals.conf import problems
+
+    return [Error(p, id="zhifu.E050") for p in problems(conf)]
+
+
 def check_zhifu_settings() -> list[CheckMessage]:
     """Every check of the ``ZHIFU`` setting, for ``zhifu_check`` and tests."""
     first = check_setting_exists()

@@ -62,6 +62,9 @@ DEFAULTS: dict[str, Any] = {
     # WeChat Pay (zhifu.providers.wechatpay; keys listed in wechatpay_config.DEFAULTS). Used only
     # when "zhifu.providers.wechatpay.WechatPayProvider" is added to PROVIDERS.
     "WECHATPAY": {},
+    # Withdrawals from wallets (zhifu.withdrawals): limits and approval; keys and defaults in
+    # zhifu.withdrawals.conf.DEFAULTS.
+    "WITHDRAWALS": {},
     # The payment providers, by dotted path (see zhifu.providers.base and docs/architecture.en.md).
     "PROVIDERS": (
         "zhifu.providers.alipay.AlipayProvider",

@@ -54,7 +54,10 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "zhifu-retry-unknown-refunds": {"task": "zhifu.retry_unknown_refunds", "schedule": 300.0},
     # yesterday's bills; hourly, as the bills appear in the morning (zhifu.bills.tasks)
     "zhifu-reconcile-bills": {"task": "zhifu.reconcile_bills", "schedule": 3600.0},
+    # withdrawals whose outcome is unknown (zhifu.withdrawals.tasks)
+    "zhifu-retry-withdrawals": {"task": "zhifu.retry_withdrawals", "schedule": 300.0},
 }
 
 
 from .bills import tasks as _bill_tasks  # noqa: E402, F401
+from .withdrawals import tasks as _withdrawal_tasks  # noqa: E402, F401

@@ -123,4 +123,5 @@ def test_tasks_and_commands(fake_alipay, user, capsys, fulfilled):
         tasks.reconcile_payments.name,
         tasks.retry_unknown_refunds.name,
         "zhifu.reconcile_bills",  # zhifu.bills.tasks, tested in tests/bills
+        "zhifu.retry_withdrawals",  # zhifu.withdrawals.tasks, tested in tests/withdrawals
     }

@@ -72,6 +72,7 @@ def test_beat_schedule_and_broker_are_in_settings():
         assert schedule[name] == entry
     registered = {tasks.expire_orders.name, tasks.reconcile_payments.name}
     registered.add("zhifu.reconcile_bills")  # zhifu.bills.tasks, registered by zhifu.tasks
+    registered.add("zhifu.retry_withdrawals")  # zhifu.withdrawals.tasks, likewise
     assert registered | {tasks.retry_unknown_refunds.name} == {
         e["task"] for e in schedule.values() if e["task"].startswith("zhifu.")
     }

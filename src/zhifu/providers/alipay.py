@@ -41,6 +41,8 @@ from .base import (
     PaymentAction,
     PaymentEvent,
     PaymentState,
+    PayoutResult,
+    PayoutState,
     RefundEvent,
     RefundResult,
     RefundState,
@@ -363,3 +365,72 @@ class AlipayProvider:
         except AlipayError as exc:
             raise _unavailable(exc, "alipay.data.dataservice.bill.downloadurl.query") from None
         return read_bill(day, trade, account)
+
+    # -- payouts (zhifu.withdrawals): transfers to an Alipay account ----------------------------
+
+    def payout(
+        self,
+        *,
+        number: str,
+        amount: Decimal,
+        payee_type: str,
+        payee: str,
+        payee_name: str,
+        title: str,
+    ) -> PayoutResult:
+        """``alipay.fund.trans.uni.transfer`` (certificate mode only). SUCCESS is paid; FAIL and
+        definite business refusals are failed (nothing moved); DEALING, SYSTEM_ERROR and
+        transport failures are unknown (query, or send the same out_biz_no again)."""
+        identity_type = PAYEE_TYPES.get(payee_type)
+        if identity_type is None:
+            return PayoutResult(PayoutState.FAILED, "invalid_payee", f"payee type {payee_type!r}")
+        try:
+            result = self.client.transfer(
+                out_biz_no=number,
+                trans_amount=amount,
+                payee_identity=payee,
+                payee_identity_type=identity_type,
+                payee_name=payee_name or None,
+                order_title=title,
+            )
+        except InvalidRequestError as exc:  # refused before sending (e.g. not certificate mode)
+            return PayoutResult(PayoutState.FAILED, "invalid_request", exc.message)
+        except AlipayBusinessError as exc:
+            state = PayoutState.UNKNOWN if exc.retryable else PayoutState.FAILED
+            return PayoutResult(state, exc.sub_code or exc.code or "", exc.sub_msg or exc.message)
+        except AlipayError as exc:
+            return PayoutResult(PayoutState.UNKNOWN, type(exc).__name__, exc.message)
+        return self._payout_result(result.status, result.order_id, dict(result.raw))
+
+    def query_payout(self, number: str) -> PayoutResult:
+        """``alipay.fund.trans.common.query``; ``ORDER_NOT_EXIST`` is "never received"."""
+        try:
+            result = self.client.transfer_query(out_biz_no=number)
+        except AlipayBusinessError as exc:
+            if exc.sub_code == "ORDER_NOT_EXIST":
+                return PayoutResult(PayoutState.NOT_FOUND, exc.sub_code, exc.sub_msg or "")
+            return PayoutResult(
+                PayoutState.UNKNOWN, exc.sub_code or exc.code or "", exc.sub_msg or exc.message
+            )
+        except AlipayError as exc:
+            return PayoutResult(PayoutState.UNKNOWN, type(exc).__name__, exc.message)
+        code = result.error_code
+        reason = result.fail_reason
+        return self._payout_result(result.status, result.order_id, dict(result.raw), code, reason)
+
+    @staticmethod
+    def _payout_result(
+        status: str, order_id: str, raw: dict[str, Any], code: str = "", message: str = ""
+    ) -> PayoutResult:
+        if status == "SUCCESS":
+            return PayoutResult(PayoutState.SUCCEEDED, gateway_no=order_id, raw=raw)
+        if status in ("FAIL", "REFUND", "CLOSED"):
+            return PayoutResult(
+                PayoutState.FAILED, code or status, message, gateway_no=order_id, raw=raw
+            )
+        return PayoutResult(
+            PayoutState.UNKNOWN, status or "no_status", message, gateway_no=order_id, raw=raw
+        )
+
+
+PAYEE_TYPES = {"login": "ALIPAY_LOGON_ID", "user_id": "ALIPAY_USER_ID"}

@@ -45,6 +45,9 @@ __all__ = [
     "PaymentAction",
     "PaymentEvent",
     "PaymentState",
+    "PayoutResult",
+    "PayoutSource",
+    "PayoutState",
     "Provider",
     "RefundEvent",
     "RefundResult",
@@ -287,3 +290,49 @@ class BillSource(Protocol):
 
     def daily_bill(self, day: date) -> Bill:
         """The gateway's bill of ``day``."""
+
+
+class PayoutState(enum.StrEnum):
+    """Where a payout (money sent from the merchant to a person's account) stands."""
+
+    SUCCEEDED = "succeeded"  # the money reached the payee
+    FAILED = "failed"  # definitely not paid: the money stayed with the merchant
+    UNKNOWN = "unknown"  # no clear answer (timeout, system error, still processing): ask again
+    NOT_FOUND = "not_found"  # (a query) the gateway never received it: send it again
+
+
+@dataclass(frozen=True)
+class PayoutResult:
+    state: PayoutState
+    code: str = ""
+    message: str = ""
+    gateway_no: str = ""  # the gateway's number of the payout
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+
+@runtime_checkable
+class PayoutSource(Protocol):
+    """A provider that can pay money out to a person's account (optional, beside
+    :class:`Provider`); used by :mod:`zhifu.withdrawals`.
+
+    ``payout`` is idempotent per ``number``: sending the same number again never pays twice.
+    ``payee_type`` is ``login`` (the account's login name; ``payee_name`` is its real name) or
+    ``user_id`` (the gateway's user id).
+    """
+
+    name: str
+
+    def payout(
+        self,
+        *,
+        number: str,
+        amount: Decimal,
+        payee_type: str,
+        payee: str,
+        payee_name: str,
+        title: str,
+    ) -> PayoutResult:
+        """Send the payout now; the answer says whether the money moved."""
+
+    def query_payout(self, number: str) -> PayoutResult:
+        """What the gateway says of payout ``number`` now."""
