@@ -31,8 +31,8 @@ def _statements() -> tuple[str, str]:
     the same statement anew each time, about a sixth of a notification's CPU)."""
     qn = connection.ops.quote_name
     table = qn(Goods._meta.db_table)
-    sold = qn(Goods._meta.get_field("sold").column)
-    pk = qn(Goods._meta.pk.column)  # type: ignore[union-attr]
+    sold = qn(str(Goods._meta.get_field("sold").column))
+    pk = qn(str(Goods._meta.get_field("id").column))
     # names from the model's metadata; every value is a parameter
     return (
         f"UPDATE {table} SET {sold} = {sold} + %s WHERE {pk} = %s",  # noqa: S608

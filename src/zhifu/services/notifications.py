@@ -266,7 +266,10 @@ def _process(notification: Notification) -> None:
     except Rejected as rejected:
         _reject(notification, rejected)
         return
-    log.info(
+    # An applied payment was just logged at INFO ("payment applied … source=notify", with the
+    # order, the attempt and the trade): this line would repeat it, so it is DEBUG then.
+    log.log(
+        logging.DEBUG if outcome == APPLIED and isinstance(event, PaymentEvent) else logging.INFO,
         "notification %s id=%s out_trade_no=%s trade_no=%s: %s",
         outcome,
         notification.pk,

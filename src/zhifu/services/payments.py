@@ -29,7 +29,15 @@ from ..signals import order_paid, order_settling
 from .matching import check_event
 from .orders import attempt_out_trade_no, create_order_from_skus, remember_related
 from .surplus import settle_surplus
-from .transitions import fetch_rows, insert_row, lock, save_flags, select_sql, transition
+from .transitions import (
+    fetch_rows,
+    insert_row,
+    lock,
+    save_flags,
+    select_sql,
+    transition,
+    transition_locked_quietly,
+)
 
 __all__ = [
     "APPLIED",
@@ -346,8 +354,10 @@ def _first_success(
     paid: dict[str, Any],
     pending: list[PaymentAttempt] | None,
 ) -> None:
-    """The payment that counts: the order becomes paid and is fulfilled, once."""
-    transition(attempt, PaymentAttempt.Status.SUCCEEDED, locked=True, **paid)
+    """The payment that counts: the order becomes paid and is fulfilled, once. The two status
+    changes are logged at DEBUG: the caller's INFO line ("payment applied … as=succeeded")
+    names the order, the attempt and the trade."""
+    transition_locked_quietly(attempt, PaymentAttempt.Status.SUCCEEDED, **paid)
     if pending is None:
         pending = list(
             order.attempts.select_for_update()
@@ -355,7 +365,7 @@ def _first_success(
             .exclude(pk=attempt.pk)
         )
     close_attempts(pending, timezone.now())
-    transition(order, Order.Status.PAID, locked=True, paid_at=paid["paid_at"])
+    transition_locked_quietly(order, Order.Status.PAID, paid_at=paid["paid_at"])
     if order_paid.has_listeners(Order):
         _load_lines(order)
     if order.kind == Order.Kind.TOPUP:
