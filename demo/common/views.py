@@ -29,6 +29,8 @@ from common.types import AuthenticatedHttpRequest
 from zhifu.exceptions import GatewayUnavailable, OrderError, ZhifuError
 from zhifu.models import Order, OrderLine, PaymentAttempt
 from zhifu.money import format_yuan
+from zhifu.refundrequests import services as refund_requests
+from zhifu.refundrequests.models import RefundRequest
 from zhifu.services import orders as order_service
 from zhifu.services import payments
 from zhifu.services import wallet as wallet_service
@@ -55,7 +57,12 @@ def user_orders(user: Any) -> Any:
         Order.objects.filter(user=user)
         .order_by("-created_at", "-pk")
         .prefetch_related(
-            Prefetch("lines", queryset=OrderLine.objects.order_by("pk")), "adjustments"
+            Prefetch("lines", queryset=OrderLine.objects.order_by("pk")),
+            "adjustments",
+            Prefetch(
+                "refund_requests",
+                queryset=RefundRequest.objects.select_related("refund").order_by("-pk"),
+            ),
         )
     )
 
@@ -156,7 +163,58 @@ def order_detail(request: AuthenticatedHttpRequest, out_trade_no: str) -> HttpRe
         "by_wechat": wechat.is_wechat(attempt),
     }
     context.update(_fulfilment_context(order))
+    context.update(_refund_request_context(order))
     return render(request, "common/order_detail.html", context)
+
+
+def _refund_request_context(order: Order) -> dict[str, Any]:
+    """The order's refund requests (newest first, with the way the money goes back) and, for a
+    paid order with none waiting, the lines a new request may choose."""
+    requests = list(order.refund_requests.select_related("refund__attempt").order_by("-pk"))
+    for req in requests:
+        req.way_back = refund_requests.way_back(req)  # type: ignore[attr-defined]
+        req.refund_error = refund_requests.refund_error(req)  # type: ignore[attr-defined]
+    can_request = order.status in (Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED) and not any(
+        req.status == RefundRequest.Status.PENDING for req in requests
+    )
+    taken = refund_requests.requested_lines(order) if can_request else set()
+    return {
+        "refund_requests": requests,
+        "can_request_refund": can_request,
+        "refundable_lines": [line for line in order.lines.all() if line.pk not in taken],
+    }
+
+
+@login_required
+@require_POST
+def request_refund(request: AuthenticatedHttpRequest, out_trade_no: str) -> HttpResponse:
+    """申请退款: the whole order or the chosen lines, with a reason; the site's policy decides
+    at once or staff do. A double submit gives the same request (nothing twice)."""
+    order = get_user_order(request, out_trade_no)
+    lines = request.POST.getlist("lines")
+    if request.POST.get("whole") == "1":
+        lines = []
+    try:
+        req, _created = refund_requests.submit(
+            request.user, order, lines=lines, reason=request.POST.get("reason", "")
+        )
+    except ZhifuError as exc:
+        messages.error(request, error_message(exc))
+    else:
+        if req.state == RefundRequest.State.REFUNDED:
+            messages.success(request, _("Refunded: the money is on its way back to you."))
+        elif req.state == RefundRequest.State.REFUND_FAILED:
+            messages.error(
+                request,
+                _(
+                    "The refund was approved but the payment service refused it; our staff will contact you."
+                ),
+            )
+        elif req.state == RefundRequest.State.PENDING:
+            messages.info(request, _("Your refund request was sent; our staff will decide soon."))
+        else:
+            messages.info(request, _("Your refund is under way."))
+    return redirect("order-detail", out_trade_no=order.out_trade_no)
 
 
 def _surplus_payments(order: Order) -> list[dict[str, Any]]:

@@ -242,6 +242,9 @@ class Enrollment(models.Model):
     enrolled_at = models.DateTimeField(_("bought at"))
     expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
     revoked = models.BooleanField(_("revoked (refunded)"), default=False)
+    # When the buyer first opened the course with access (the demo's "studied"): a refund request
+    # for a course bought before it was studied is approved automatically (courses.refund_policy).
+    started_at = models.DateTimeField(_("started studying at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-enrolled_at"]

@@ -37,6 +37,11 @@ def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
     enrollment = None
     if request.user.is_authenticated:
         enrollment = Enrollment.objects.filter(user=request.user, course=course).first()
+        if enrollment is not None and enrollment.is_active and enrollment.started_at is None:
+            # opening the course with access is studying it (see courses.refund_policy)
+            Enrollment.objects.filter(pk=enrollment.pk, started_at__isnull=True).update(
+                started_at=timezone.now()
+            )
     return render(
         request, "courses/course_detail.html", {"course": course, "enrollment": enrollment}
     )

@@ -346,6 +346,12 @@ ZHIFU["PROVIDERS"] = (
     *(("zhifu.providers.wechatpay.WechatPayProvider",) if WECHAT_ENABLED else ()),
     "zhifu.providers.balance.BalanceProvider",
 )
+# Buyers' refund requests: automatic within 7 days for courses not yet studied (opened), the
+# rest waits for staff in the admin.
+ZHIFU["REFUND_REQUESTS"] = {
+    "AUTO_APPROVE_DAYS": 7,
+    "AUTO_APPROVE": "courses.refund_policy.not_studied",
+}
 
 
 def _read_text(path: str | None) -> str:

@@ -38,6 +38,7 @@ urlpatterns = [
     path("orders/<str:out_trade_no>/wechat/", wechat.pay_jsapi, name="pay-wechat-jsapi"),
     path("wechat/oauth/", wechat.oauth_back, name="wechat-oauth"),
     path("orders/<str:out_trade_no>/cancel/", views.cancel, name="order-cancel"),
+    path("orders/<str:out_trade_no>/refund/", views.request_refund, name="order-refund"),
     path("orders/<str:out_trade_no>/status/", views.order_status, name="order-status"),
     path("wallet/", views.wallet, name="wallet"),
     path("wallet/top-up/", views.top_up, name="wallet-top-up"),

@@ -44,9 +44,11 @@ __all__ = [
     "approve",
     "auto_approves",
     "decide_by_policy",
+    "open_request",
     "policy",
     "reject",
     "request_refund",
+    "requested_lines",
     "submit",
     "way_back",
 ]
@@ -92,6 +94,16 @@ def _taken_lines(order: Order) -> set[int]:
         if req.state != RefundRequest.State.REFUND_FAILED:
             taken.update(int(i) for i in req.lines)
     return taken
+
+
+def requested_lines(order: Order) -> set[int]:
+    """Ids of the order's lines already refunded or asked for (not available to a new request)."""
+    return _taken_lines(order)
+
+
+def open_request(order: Order) -> RefundRequest | None:
+    """The order's request waiting for staff, if any."""
+    return order.refund_requests.filter(status=RefundRequest.Status.PENDING).first()
 
 
 def _clean_reason(reason: Any) -> str:
