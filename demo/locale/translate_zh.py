@@ -363,6 +363,21 @@ ZH = {
     "WeChat could not confirm who you are (%(reason)s). Please try again.": "微信无法确认您的身份（%(reason)s），请重试。",
     "Back from WeChat Pay": "从微信支付返回",
     "The link back from WeChat Pay names no order of yours. If you paid, your order will still be updated by WeChat Pay's notification.": "从微信支付返回的链接没有对应您的订单。如果您已付款，订单仍会通过微信支付的异步通知更新。",
+    # refund requests (申请退款)
+    "Refund": "退款",
+    "Reason": "原因",
+    "Not approved": "未获批准",
+    "The money goes back to where it came from: %(channel)s.": "款项将原路退回：%(channel)s。",
+    "The payment service refused the refund; our staff will contact you.": "支付渠道拒绝了这笔退款，工作人员会与您联系。",
+    "Request a refund": "申请退款",
+    "The whole order (everything not yet refunded)": "整个订单（所有尚未退款的部分）",
+    "Or only these items (untick “the whole order”):": "或者只退以下商品（请取消勾选“整个订单”）：",
+    "Refund request": "退款申请",
+    "Refunded: the money is on its way back to you.": "已退款：款项正在原路退回给您。",
+    "The refund was approved but the payment service refused it; our staff will contact you.": "退款已批准，但支付渠道拒绝了这笔退款，工作人员会与您联系。",
+    "Your refund request was sent; our staff will decide soon.": "退款申请已提交，工作人员会尽快处理。",
+    "Your refund is under way.": "退款处理中。",
+    "started studying at": "开始学习时间",
 }
 
 PLURALS = {
