@@ -138,7 +138,7 @@ class RefundRequestAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         }
         return TemplateResponse(request, "admin/zhifu/refundrequest/reject.html", context)
 
-    def get_urls(self) -> list[URLPattern]:  # type: ignore[override]
+    def get_urls(self) -> list[URLPattern]:
         own = [
             path(
                 "<path:object_id>/approve/",
@@ -151,7 +151,7 @@ class RefundRequestAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 name="zhifu_refundrequest_reject",
             ),
         ]
-        return own + super().get_urls()  # type: ignore[return-value]
+        return own + super().get_urls()
 
     def change_view(
         self,
