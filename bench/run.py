@@ -254,10 +254,29 @@ def load(stack: Stack, spec: dict[str, Any]) -> dict[str, Any]:
 Variant = Callable[[int], dict[str, Any]]
 
 
+# Requests of each variant sent, unmeasured, before the first round: a gunicorn worker's first
+# requests on a path load keys and lazily imported modules and fill per-process caches (tens of
+# ms each), and without this they all fell into round 1 of whichever variant ran first.
+WARM_UP = 30
+
+
+def warm_up(stack: Stack, name: str, specs: dict[str, dict[str, Any]]) -> None:
+    for n, spec in specs.items():
+        result = load(stack, {**spec, "max_requests": WARM_UP, "seconds": 10})
+        say(f"  {name} warm-up {n:<9} {result['ok']} ok (not measured)")
+
+
 def interleave(
-    stack: Stack, name: str, variants: dict[str, Variant], rounds: int
+    stack: Stack,
+    name: str,
+    variants: dict[str, Variant],
+    rounds: int,
+    warm: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
-    """Each round runs every variant once, the order rotated round by round."""
+    """Each round runs every variant once, the order rotated round by round, after ``warm``
+    (one unmeasured load per variant)."""
+    if warm:
+        warm_up(stack, name, warm)
     names = list(variants)
     runs: dict[str, list[dict[str, Any]]] = {n: [] for n in names}
     for r in range(rounds):
@@ -321,15 +340,25 @@ def b1(stack: Stack, world: World, args: argparse.Namespace) -> dict[str, Any]:
             "expect_status": status,
         }
 
+    paths = {"zhifu": "/api/orders/", "ref": "/bench/ref/checkout/", "bare": "/bench/bare/"}
     runs = interleave(
         stack,
         "B1",
         {
-            "zhifu": variant("/api/orders/", CAPS["zhifu"], 201),
-            "ref": variant("/bench/ref/checkout/", CAPS["ref"], 201),
-            "bare": variant("/bench/bare/", CAPS["bare"], 200),
+            "zhifu": variant(paths["zhifu"], CAPS["zhifu"], 201),
+            "ref": variant(paths["ref"], CAPS["ref"], 201),
+            "bare": variant(paths["bare"], CAPS["bare"], 200),
         },
         args.rounds,
+        warm={
+            n: {
+                "requests": world.checkout_requests(p),
+                "cycle": True,
+                "concurrency": conc,
+                "expect_status": 200 if n == "bare" else 201,
+            }
+            for n, p in paths.items()
+        },
     )
     return {
         "variants": summary(runs),
@@ -384,7 +413,26 @@ def b2(stack: Stack, world: World, args: argparse.Namespace) -> dict[str, Any]:
         ),
         "bare": bare_notify_variant(world, args),
     }
-    runs = interleave(stack, "B2", variants, args.rounds)
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    warm = {
+        n: {
+            "requests": world.notify_requests(p, f"W{n[0]}{os.getpid()}n", WARM_UP),
+            "concurrency": args.concurrency,
+            "expect_body": "success",
+        }
+        for n, p in (
+            ("zhifu", "/zhifu/alipay/notify/"),
+            ("ref", "/bench/ref/notify/"),
+            ("tutorial", "/bench/tutorial/notify/"),
+        )
+    }
+    warm["bare"] = {
+        "requests": [http("POST", "/bench/bare/", world.notification("x", "1.00"), form)],
+        "cycle": True,
+        "concurrency": args.concurrency,
+        "expect_body": "success",
+    }
+    runs = interleave(stack, "B2", variants, args.rounds, warm=warm)
     applied = paid_count(f"Bz{os.getpid()}r")
     return {
         "variants": summary(runs),
