@@ -134,3 +134,10 @@ def test_timeout_then_query_says_success(funded):
     with pytest.raises(AlipayTimeoutError):
         _transfer(client, number)
     assert client.transfer_query(out_biz_no=number).succeeded  # it was made
+
+
+def test_the_dashboard_lists_transfers(funded):
+    number = _no()
+    _transfer(funded.cert_client(), number, "1.50")
+    page = httpx.get(funded.url + "/sandbox/", timeout=10).text
+    assert 'id="transfers"' in page and number in page and "1.50" in page

@@ -8,6 +8,7 @@ from werkzeug.wrappers import Request, Response
 
 from .accounts import BUYER_PASSWORD
 from .clock import fmt
+from .transfers import transfers
 from .web import render
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ def handle_dashboard(sandbox: Sandbox, request: Request) -> Response:
         password=BUYER_PASSWORD,
         trades=trades,
         refunds=refunds,
+        transfers=transfers(sandbox, limit=100),
         attempts=attempts,
         faults=sandbox.faults.current(),
         now=fmt(sandbox.clock.now()),
