@@ -145,6 +145,7 @@ def test_some_lines_then_the_rest_never_more_than_refundable(
         ([999999], "r", "invalid_lines", "999999"),
         (None, "   ", "invalid_reason", "reason"),
         (None, "长" * 257, "invalid_reason", "256"),
+        (None, "a\x00b", "invalid_reason", "control"),
     ],
 )
 def test_bad_requests_name_what_is_wrong(fake_alipay, user, lines, reason, code, named):

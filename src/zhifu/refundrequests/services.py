@@ -110,6 +110,8 @@ def _clean_reason(reason: Any) -> str:
     text = str(reason or "").strip()
     if not text:
         raise RefundRequestError("invalid_reason", _("reason: say why you want a refund"))
+    if any(ord(c) < 32 and c not in "\t\n\r" for c in text):
+        raise RefundRequestError("invalid_reason", _("reason: control characters are not allowed"))
     if len(text) > MAX_REASON:
         raise RefundRequestError(
             "invalid_reason", _("reason: at most %(max)s characters"), max=MAX_REASON
