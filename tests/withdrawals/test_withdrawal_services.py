@@ -189,3 +189,12 @@ def test_concurrent_requests_cannot_overdraw(payouts, author, settings):
         t.join(30)
     assert sorted(results) == ["ok", "ok", "short", "short"]
     assert wallet.balance(author) == Decimal("20.00") and wallet.audit() == []
+
+
+def test_the_job_sends_an_approved_withdrawal_left_unsent(payouts, author):
+    left = _ask(author, "30.00", send=False)  # as if the process died before sending
+    assert left.status == S.APPROVED and left.attempts == 0
+    assert wallet.balance(author) == Decimal("70.00")
+    assert retry_withdrawals().succeeded == 1
+    left.refresh_from_db()
+    assert left.status == S.SUCCEEDED and left.attempts == 1
