@@ -34,6 +34,8 @@ from zhifu.refundrequests.models import RefundRequest
 from zhifu.services import orders as order_service
 from zhifu.services import payments
 from zhifu.services import wallet as wallet_service
+from zhifu.withdrawals import services as withdrawals
+from zhifu.withdrawals.models import Withdrawal
 
 log = logging.getLogger("demo")
 
@@ -484,8 +486,42 @@ def wallet(request: AuthenticatedHttpRequest) -> HttpResponse:
             "presets": ["50", "100", "200"],
             "top_up_max": limit("DEMO_TOP_UP_MAX"),
             "debt": debt_of(request.user),
+            "withdrawals": Withdrawal.objects.filter(user=request.user)[:10],
         },
     )
+
+
+@login_required
+@require_POST
+def withdraw(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """提现: take wallet money out to an Alipay account (held at once; staff may approve)."""
+    from common.once import FIELD
+
+    try:
+        done = withdrawals.request_withdrawal(
+            request.user,
+            request.POST.get("amount", ""),
+            payee_type="login",
+            payee=request.POST.get("payee", ""),
+            payee_name=request.POST.get("payee_name", ""),
+            key=request.POST.get(FIELD) or None,
+        )
+    except ZhifuError as exc:
+        messages.error(request, error_message(exc))
+    else:
+        if done.status == done.Status.FAILED:
+            messages.error(
+                request,
+                _("Withdrawal %(no)s failed (%(why)s); the money is back in your wallet.")
+                % {"no": done.out_biz_no, "why": done.error_message or done.error_code},
+            )
+        else:
+            messages.success(
+                request,
+                _("Withdrawal %(no)s: %(status)s.")
+                % {"no": done.out_biz_no, "status": done.get_status_display()},
+            )
+    return redirect("wallet")
 
 
 @login_required

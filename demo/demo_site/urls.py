@@ -42,6 +42,7 @@ urlpatterns = [
     path("orders/<str:out_trade_no>/status/", views.order_status, name="order-status"),
     path("wallet/", views.wallet, name="wallet"),
     path("wallet/top-up/", views.top_up, name="wallet-top-up"),
+    path("wallet/withdraw/", views.withdraw, name="wallet-withdraw"),
 ]
 
 if os.environ.get("DEMO_SERVE_STATIC"):

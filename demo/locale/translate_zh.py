@@ -13,6 +13,13 @@ from pathlib import Path
 PO = Path(__file__).resolve().parent / "zh_Hans" / "LC_MESSAGES" / "django.po"
 
 ZH = {
+    "Withdraw to Alipay": "提现到支付宝",
+    "Alipay account (e-mail or phone)": "支付宝账号（邮箱或手机号）",
+    "Real name of the account holder": "账户的真实姓名",
+    "Withdraw": "提现",
+    "Withdrawal": "提现",
+    "Withdrawal %(no)s failed (%(why)s); the money is back in your wallet.": "提现 %(no)s 失败（%(why)s），钱已退回您的钱包。",
+    "Withdrawal %(no)s: %(status)s.": "提现 %(no)s：%(status)s。",
     "%(what)s must be a number such as 12, not “%(value)s”.": "%(what)s必须是数字（例如 12），而不是“%(value)s”。",
     "The id": "编号",
     "Credits must be a whole number such as 100, not “%(value)s”.": "积分必须是整数（例如 100），而不是“%(value)s”。",
