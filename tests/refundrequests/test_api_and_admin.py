@@ -72,10 +72,15 @@ def test_bad_requests_are_400_naming_what_is_wrong(fake_alipay, user, api):
         ({"out_trade_no": order.out_trade_no, "reason": "r", "lines": [424242]}, "424242"),
         ({"out_trade_no": order.out_trade_no, "reason": "r", "lines": "1"}, "lines"),
         ({"reason": "r"}, "out_trade_no"),
+        ({"out_trade_no": order.out_trade_no, "reason": "a\x00b"}, "reason"),
     ]
     for data, named in cases:
         status, _code, message = error(api.post(URL, data, format="json"))
         assert status == 400 and named in message, (data, message)
+    # a lone surrogate (valid JSON, not storable text)
+    raw = '{"out_trade_no": "' + order.out_trade_no + '", "reason": "\\udab8"}'
+    status, _code, message = error(api.post(URL, raw, content_type="application/json"))
+    assert status == 400 and "reason" in message
     assert not RefundRequest.objects.exists()
 
 

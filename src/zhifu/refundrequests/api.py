@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 
 from ..api.idempotency import create_once
 from ..api.schema import IDEMPOTENCY_KEY, errors
+from ..api.serializers import NOT_BLANK
 from ..api.views import ZhifuAPI
 from ..models import Order
 from ..services import orders as order_service
@@ -82,14 +83,18 @@ class RefundRequestSerializer(serializers.ModelSerializer[RefundRequest]):
 
 
 class CreateRefundRequestSerializer(serializers.Serializer[Any]):
-    out_trade_no = serializers.CharField(max_length=64, help_text="the paid order")
+    out_trade_no = serializers.CharField(
+        min_length=1, max_length=64, help_text="the paid order", **NOT_BLANK
+    )
     lines = serializers.ListField(
         child=serializers.IntegerField(min_value=1),
         required=False,
         max_length=200,
         help_text="ids of the order's lines to refund; empty or absent: the whole order",
     )
-    reason = serializers.CharField(max_length=services.MAX_REASON, help_text="why")
+    reason = serializers.CharField(
+        min_length=1, max_length=services.MAX_REASON, help_text="why", **NOT_BLANK
+    )
 
 
 def _body(req: RefundRequest) -> dict[str, Any]:
