@@ -68,6 +68,18 @@ def test_studied_waits_for_staff(settings, fake_alipay, user):
     assert not Refund.objects.exists()
 
 
+def broken_predicate(order, lines) -> bool:
+    raise RuntimeError("the site's predicate has a bug")
+
+
+def test_a_broken_predicate_leaves_the_request_for_staff(settings, fake_alipay, user):
+    with_policy(settings, days=7, predicate=f"{__name__}.broken_predicate")
+    order = paid_by_pipeline(user)
+    req, created = services.submit(user, order, reason="please")
+    assert created and req.status == RefundRequest.Status.PENDING
+    assert not Refund.objects.exists()
+
+
 def test_no_policy_means_staff_decide_everything(fake_alipay, user):
     order = paid_by_pipeline(user)
     req, _ = services.submit(user, order, reason="please")

@@ -242,7 +242,18 @@ def decide_by_policy(req: RefundRequest) -> RefundRequest:
     """Approve ``req`` now if the policy says so (call outside a transaction: the refund goes to
     the gateway); otherwise it stays pending for staff. A refund that cannot be issued leaves
     the request pending (and logged) for staff to look at."""
-    if req.status != RefundRequest.Status.PENDING or not auto_approves(req):
+    if req.status != RefundRequest.Status.PENDING:
+        return req
+    try:
+        automatic = auto_approves(req)
+    except Exception:  # a broken site predicate must not lose the request: staff decide
+        log.exception(
+            "the refund request policy failed for request %s; left for staff",
+            req.pk,
+            extra=ctx("refund_request_policy_failed", order=req.order),
+        )
+        return req
+    if not automatic:
         return req
     try:
         return approve(req, by=None, automatic=True)
