@@ -32,6 +32,8 @@ def test_a_course_not_studied_is_refunded_at_once_to_the_wallet(
     alice = seeded["alice"]
     order = paid_course_order(alice, credits=0)
     before = wallet.balance(alice)
+    listing = en.get(reverse("orders")).content.decode()
+    assert f"{reverse('order-detail', args=[order.out_trade_no])}#refund" in listing
     page = en.get(reverse("order-detail", args=[order.out_trade_no])).content.decode()
     assert 'data-testid="refund-form"' in page
     answer = ask(en, order, django_capture_on_commit_callbacks)
@@ -72,6 +74,7 @@ def test_a_studied_course_waits_for_staff(
     assert RefundRequest.objects.filter(order=order).count() == 1
     listing = en.get(reverse("orders")).content.decode()
     assert 'data-testid="refund-request-state" data-state="pending"' in listing
+    assert 'data-testid="refund-link"' not in listing  # the request is waiting
 
 
 def test_older_than_seven_days_waits_for_staff(
