@@ -140,6 +140,10 @@ def order_detail(request: AuthenticatedHttpRequest, out_trade_no: str) -> HttpRe
     asks Alipay (``sync_attempt``) and shows "waiting for Alipay's confirmation"."""
     order = get_user_order(request, out_trade_no)
     attempt = _open_gateway_attempt(order) if order.status == Order.Status.PENDING else None
+    if attempt is None and order.status == Order.Status.PENDING:
+        # A payment applied between the two reads (its notification racing the buyer's
+        # redirect) left no open attempt: show the order as it is now, not as first read.
+        order = get_user_order(request, out_trade_no)
     waiting = False
     # ``?check=N``: the buyer came back from Alipay (the return page, "I have paid", "check
     # again"); the page asks Alipay and refreshes itself a limited number of times.

@@ -123,3 +123,29 @@ def test_cancel_goes_back_only_to_this_site(en: Any) -> None:
     order = _buy_mug(en)
     ours = en.post(f"/orders/{order.out_trade_no}/cancel/", {"next": "/shop/"})
     assert ours["Location"] == "/shop/"
+
+
+def test_a_payment_applied_while_the_result_page_reads_shows_paid(
+    en: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The notification can commit between the page's read of the order and its read of the
+    open attempts (it races the buyer's redirect): the page must show the order as paid, not
+    the stale "pending" with nothing left to wait for."""
+    from common import views
+
+    from zhifu.services.payments import pay_with_balance
+
+    order = _buy_mug(en)
+    real = views.get_user_order
+    calls: list[int] = []
+
+    def read_then_pay(request: Any, out_trade_no: str) -> Order:
+        first = real(request, out_trade_no)
+        if not calls:  # the payment commits right after the page's first read
+            pay_with_balance(Order.objects.get(pk=first.pk), user=first.user)
+        calls.append(1)
+        return first
+
+    monkeypatch.setattr(views, "get_user_order", read_then_pay)
+    page = en.get(f"/orders/{order.out_trade_no}/?check=0").content.decode()
+    assert 'data-status="paid"' in page

@@ -200,7 +200,15 @@ def pay_at_cashier(page: Any, demo: Demo) -> None:
 
 def wait_status(page: Any, status: str, timeout: float = 30.0) -> None:
     """The result page refreshes itself while Alipay's confirmation is awaited."""
-    page.wait_for_selector(f'[data-testid=status][data-status="{status}"]', timeout=timeout * 1000)
+    try:
+        page.wait_for_selector(
+            f'[data-testid=status][data-status="{status}"]', timeout=timeout * 1000
+        )
+    except Exception as exc:  # say what the page showed instead
+        text = page.inner_text("body")[:1500] if not page.is_closed() else "(closed)"
+        raise AssertionError(
+            f"no status {status!r} at {page.url} after {timeout}s:\n{text}"
+        ) from exc
 
 
 def shot(page: Any, name: str) -> None:
