@@ -371,7 +371,6 @@ ZH = {
     "Back from WeChat Pay": "从微信支付返回",
     "The link back from WeChat Pay names no order of yours. If you paid, your order will still be updated by WeChat Pay's notification.": "从微信支付返回的链接没有对应您的订单。如果您已付款，订单仍会通过微信支付的异步通知更新。",
     # refund requests (申请退款)
-    "Refund": "退款",
     "Reason": "原因",
     "Not approved": "未获批准",
     "The money goes back to where it came from: %(channel)s.": "款项将原路退回：%(channel)s。",
