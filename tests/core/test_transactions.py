@@ -175,3 +175,20 @@ def test_the_pay_form_carries_the_pages_csp_nonce(fake_alipay, user):
     assert '<script nonce="n0nce+/=">' in page and 'method="POST"' in page
     assert "sign=" in page  # the signed system parameters are in the action URL
     assert start.form.action.startswith(fake_alipay.config["GATEWAY_URL"])
+
+
+def test_a_refused_checkout_inside_the_sites_transaction_leaves_it_usable(fake_alipay, user):
+    """A site may create orders inside its own transaction and turn a refusal into a form
+    error: the refusal must not leave that transaction unusable ("An error occurred in the
+    current transaction"), as a savepoint-free block around the SKU lookup did."""
+    from django.db import transaction
+
+    from zhifu.exceptions import ZhifuError
+    from zhifu.models import Order
+    from zhifu.services.payments import create_order_to_pay
+
+    with transaction.atomic():
+        with pytest.raises(ZhifuError) as refused:
+            create_order_to_pay(user, [{"sku": "no-such-sku"}], "alipay_page")
+        assert refused.value.code == "unknown_sku"
+        assert Order.objects.filter(user=user).count() == 0  # the transaction still answers

@@ -107,7 +107,7 @@ def _mine(request: Request) -> QuerySet[RefundRequest]:
 
 
 @extend_schema_view(
-    get=extend_schema(responses={200: RefundRequestSerializer(many=True), **errors(401)})
+    get=extend_schema(responses={200: RefundRequestSerializer(many=True), **errors(400, 401, 404)})
 )
 class RefundRequestListCreateView(ZhifuAPI, generics.ListAPIView[RefundRequest]):
     """The signed-in buyer's refund requests, newest first; or ask for a refund."""

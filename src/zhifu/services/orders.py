@@ -195,7 +195,9 @@ def create_order(
             "count": len(lines),
         }
     # No savepoint when a caller's transaction is open (its create_order_to_pay, run_once...):
-    # an error here is raised to it anyway, and a savepoint costs two round trips.
+    # everything that can be refused was checked above, so only a database error (which spoils
+    # the caller's transaction on PostgreSQL anyway) can leave this block; a savepoint would
+    # cost two round trips on every checkout.
     with transaction.atomic(savepoint=False):
         order = insert_row(
             Order(

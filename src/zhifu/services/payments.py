@@ -231,13 +231,13 @@ _FIRST_ATTEMPT = "_zhifu_first_attempt"
 
 def create_order_to_pay(user: Any, items: Sequence[Mapping[str, Any]], channel: str) -> Order:
     """:func:`~zhifu.services.orders.create_order_from_skus` and, for a channel paid at a
-    gateway, the order's first payment attempt, in ONE transaction (a savepoint-free part of the
-    caller's, if one is open). Nothing is locked or read back: no other transaction can see the
-    new order yet. :func:`start_payment` with the same order instance and channel then starts
+    gateway, the order's first payment attempt, in ONE transaction (a savepoint in the caller's,
+    if one is open: a refused SKU raised here must not leave the caller's transaction unusable).
+    Nothing is locked or read back: no other transaction can see the new order yet. :func:`start_payment` with the same order instance and channel then starts
     that attempt at the gateway without a transaction of its own (and, like any call of it,
     after this transaction has committed: no lock is held over the network)."""
     provider = registry.for_channel(channel)
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic():
         order = create_order_from_skus(user, items)
         if provider.remote:
             attempt = insert_row(
