@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from django.core.checks import Error
+from django.core.checks import ERROR
 from django.test import override_settings
 
 from .pages import DOCS, ROOT, markdown_pages
@@ -217,7 +217,7 @@ def test_settings_examples(page_blocks, project, monkeypatch):
         exec(compile(b.code, b.where, "exec"), namespace)
         if "ZHIFU" in namespace:
             with override_settings(ZHIFU=namespace["ZHIFU"], DEBUG=True):
-                errors = [m for m in check_zhifu_settings() if m.level >= Error.level]
+                errors = [m for m in check_zhifu_settings() if m.level >= ERROR]
             assert not errors, f"{b.where}: ZHIFU fails the system checks: {errors}"
         if "urlpatterns" in namespace:
             from django.urls import URLResolver
