@@ -35,22 +35,10 @@ def wechat_site(sandbox_zhifu, settings, live_server) -> Any:
     sb = sandbox_zhifu
     sb.wechat_mode("public_key")
     sb.wechat_faults(reset=True)
-    info = sb.wechat_info
     settings.ZHIFU = {
         **settings.ZHIFU,
         "PROVIDERS": [*DEFAULTS["PROVIDERS"], PROVIDER],
-        "WECHATPAY": {
-            "MCHID": info["mchid"],
-            "APPID": info["appid"],
-            "MERCHANT_PRIVATE_KEY": info["key_files"]["merchant_private_key"],
-            "MERCHANT_CERT": info["key_files"]["merchant_certificate"],
-            "MERCHANT_SERIAL": info["merchant_serial_no"],
-            "APIV3_KEY": info["apiv3_key"],
-            "PUBLIC_KEY": info["wechatpay_public_key"],
-            "PUBLIC_KEY_ID": info["wechatpay_public_key_id"],
-            "GATEWAY_URL": sb.url,
-            "NOTIFY_URL": live_server.url + NOTIFY,
-        },
+        "WECHATPAY": sb.wechatpay_settings(live_server.url + NOTIFY),
     }
     yield sb
     sb.wechat_faults(reset=True)

@@ -43,21 +43,10 @@ def shop(sandbox_zhifu, settings, live_server, days_back):
     """The site sells with Alipay, the wallet and WeChat Pay, all at the sandbox, whose clock
     stands at the start of a past day (Beijing): the day the job reconciles."""
     sb = sandbox_zhifu
-    info = sb.wechat_info
     settings.ZHIFU = {
         **settings.ZHIFU,
         "PROVIDERS": [*DEFAULTS["PROVIDERS"], WECHAT],
-        "WECHATPAY": {
-            "MCHID": info["mchid"],
-            "APPID": info["appid"],
-            "MERCHANT_PRIVATE_KEY": info["key_files"]["merchant_private_key"],
-            "MERCHANT_SERIAL": info["merchant_serial_no"],
-            "APIV3_KEY": info["apiv3_key"],
-            "PUBLIC_KEY": info["wechatpay_public_key"],
-            "PUBLIC_KEY_ID": info["wechatpay_public_key_id"],
-            "GATEWAY_URL": sb.url,
-            "NOTIFY_URL": live_server.url + "/zhifu/wechatpay/notify/",
-        },
+        "WECHATPAY": sb.wechatpay_settings(live_server.url + "/zhifu/wechatpay/notify/"),
     }
     sb.wechat_faults(reset=True)
     day = (datetime.now(BEIJING) - timedelta(days=days_back)).date()

@@ -622,22 +622,10 @@ def test_purchase_and_refund_against_the_sandbox_over_http(
     by the sandbox's REFUND.SUCCESS notification."""
     sb = sandbox_zhifu
     sb.wechat_mode("public_key")
-    info = sb.wechat_info
     settings.ZHIFU = {
         **settings.ZHIFU,
         "PROVIDERS": [*DEFAULTS["PROVIDERS"], PROVIDER],
-        "WECHATPAY": {
-            "MCHID": info["mchid"],
-            "APPID": info["appid"],
-            "MERCHANT_PRIVATE_KEY": info["key_files"]["merchant_private_key"],
-            "MERCHANT_CERT": info["key_files"]["merchant_certificate"],
-            "MERCHANT_SERIAL": info["merchant_serial_no"],
-            "APIV3_KEY": info["apiv3_key"],
-            "PUBLIC_KEY": info["wechatpay_public_key"],
-            "PUBLIC_KEY_ID": info["wechatpay_public_key_id"],
-            "GATEWAY_URL": sb.url,
-            "NOTIFY_URL": live_server.url + NOTIFY,
-        },
+        "WECHATPAY": sb.wechatpay_settings(live_server.url + NOTIFY),
     }
     assert [m.id for m in registry.get("wechatpay").check()] == []
     order = make_order(user, "12.30")

@@ -22,19 +22,7 @@ def configure(sb: Any, settings: Any, mode: str, **changes: Any) -> dict[str, An
     """The site configured for the sandbox's merchant in ``mode`` (the sandbox switched to it)."""
     sb.wechat_mode(mode)
     info = sb.wechat_info
-    wechatpay = {
-        "MCHID": info["mchid"],
-        "APPID": info["appid"],
-        "MERCHANT_PRIVATE_KEY": info["key_files"]["merchant_private_key"],
-        "MERCHANT_CERT": info["key_files"]["merchant_certificate"],
-        "MERCHANT_SERIAL": info["merchant_serial_no"],
-        "APIV3_KEY": info["apiv3_key"],
-        "GATEWAY_URL": sb.url,
-        "NOTIFY_URL": "http://127.0.0.1:8000/zhifu/wechatpay/notify/",
-    }
-    if mode in ("public_key", "migration"):
-        wechatpay["PUBLIC_KEY"] = info["wechatpay_public_key"]
-        wechatpay["PUBLIC_KEY_ID"] = info["wechatpay_public_key_id"]
+    wechatpay = sb.wechatpay_settings("http://127.0.0.1:8000/zhifu/wechatpay/notify/")
     wechatpay.update(changes)
     wechatpay = {k: v for k, v in wechatpay.items() if v is not None}
     settings.ZHIFU = {

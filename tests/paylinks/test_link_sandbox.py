@@ -102,22 +102,10 @@ def _choose_after_paid(browser: httpx.Client, link) -> httpx.Response:
 def _with_wechat(sb, settings, live_server) -> None:
     """ZHIFU: the sandbox's Alipay app and its WeChat Pay merchant, notifying the live server."""
     sb.wechat_mode("public_key")
-    info = sb.wechat_info
     settings.ZHIFU = {
         **settings.ZHIFU,
         "PROVIDERS": [*DEFAULTS["PROVIDERS"], "zhifu.providers.wechatpay.WechatPayProvider"],
-        "WECHATPAY": {
-            "MCHID": info["mchid"],
-            "APPID": info["appid"],
-            "MERCHANT_PRIVATE_KEY": info["key_files"]["merchant_private_key"],
-            "MERCHANT_CERT": info["key_files"]["merchant_certificate"],
-            "MERCHANT_SERIAL": info["merchant_serial_no"],
-            "APIV3_KEY": info["apiv3_key"],
-            "PUBLIC_KEY": info["wechatpay_public_key"],
-            "PUBLIC_KEY_ID": info["wechatpay_public_key_id"],
-            "GATEWAY_URL": sb.url,
-            "NOTIFY_URL": live_server.url + "/zhifu/wechatpay/notify/",
-        },
+        "WECHATPAY": sb.wechatpay_settings(live_server.url + "/zhifu/wechatpay/notify/"),
     }
 
 

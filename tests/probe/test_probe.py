@@ -32,21 +32,10 @@ CHANNEL = {"alipay": "alipay_page", "wechatpay": "wechat_native"}
 def site(settings, sandbox_zhifu, live_server) -> str:
     """The test site selling with Alipay and WeChat Pay, both configured against the sandbox."""
     sandbox_zhifu.wechat_mode("public_key")
-    info = sandbox_zhifu.wechat_info
     settings.ZHIFU = {
         **settings.ZHIFU,
         "PROVIDERS": [*DEFAULTS["PROVIDERS"], WECHAT_PROVIDER],
-        "WECHATPAY": {
-            "MCHID": info["mchid"],
-            "APPID": info["appid"],
-            "MERCHANT_PRIVATE_KEY": info["key_files"]["merchant_private_key"],
-            "MERCHANT_SERIAL": info["merchant_serial_no"],
-            "APIV3_KEY": info["apiv3_key"],
-            "PUBLIC_KEY": info["wechatpay_public_key"],
-            "PUBLIC_KEY_ID": info["wechatpay_public_key_id"],
-            "GATEWAY_URL": sandbox_zhifu.url,
-            "NOTIFY_URL": live_server.url + NOTIFY["wechatpay"],
-        },
+        "WECHATPAY": sandbox_zhifu.wechatpay_settings(live_server.url + NOTIFY["wechatpay"]),
     }
     return str(live_server.url)
 

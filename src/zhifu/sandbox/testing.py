@@ -356,6 +356,27 @@ class SandboxServer:
         options.update(overrides)
         return WechatPayClient(**options)
 
+    def wechatpay_settings(self, notify_url: str = "") -> dict[str, Any]:
+        """A site's ``ZHIFU["WECHATPAY"]`` for the default merchant in its current mode: the
+        key files, serial, APIv3 key and, in public-key or migration mode, WeChat Pay's public
+        key and its id (certificate mode downloads the platform certificates itself)."""
+        info = self.wechat_info
+        files = info["key_files"]
+        conf: dict[str, Any] = {
+            "MCHID": info["mchid"],
+            "APPID": info["appid"],
+            "MERCHANT_PRIVATE_KEY": files["merchant_private_key"],
+            "MERCHANT_CERT": files["merchant_certificate"],
+            "MERCHANT_SERIAL": info["merchant_serial_no"],
+            "APIV3_KEY": info["apiv3_key"],
+            "GATEWAY_URL": self.url,
+            "NOTIFY_URL": notify_url,
+        }
+        if info["mode"] in ("public_key", "migration"):
+            conf["PUBLIC_KEY"] = info["wechatpay_public_key"]
+            conf["PUBLIC_KEY_ID"] = info["wechatpay_public_key_id"]
+        return conf
+
     def wechat_mode(self, mode: str, public_key_share: float | None = None) -> dict[str, Any]:
         """Switch the default merchant to ``public_key``, ``certificate`` or ``migration``."""
         body: dict[str, Any] = {"mode": mode}
