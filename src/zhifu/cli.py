@@ -302,7 +302,8 @@ def _port(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog=PROG, description="Zhifu: Alipay checkout for Django, and a local Alipay sandbox."
+        prog=PROG,
+        description="Zhifu: Alipay and WeChat Pay checkout for Django, and a local sandbox of both.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
@@ -373,7 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     wx_verify.set_defaults(func=cmd_wechatpay_verify)
 
-    sandbox = commands.add_parser("sandbox", help="run the local Alipay sandbox")
+    sandbox = commands.add_parser("sandbox", help="run the local sandbox of Alipay and WeChat Pay")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=_port, default=9000)
     sandbox.add_argument("--data-dir", default="var/sandbox", metavar="DIR")
