@@ -141,3 +141,18 @@ def test_the_dashboard_lists_transfers(funded):
     _transfer(funded.cert_client(), number, "1.50")
     page = httpx.get(funded.url + "/sandbox/", timeout=10).text
     assert 'id="transfers"' in page and number in page and "1.50" in page
+
+
+def test_the_sandboxs_reset_forgets_transfers():
+    """A reset sandbox has no transfers left (its own, so the session's sandbox keeps its)."""
+    from zhifu.sandbox.testing import SandboxServer
+
+    with SandboxServer() as own:
+        own.set_seller_balance("50.00")
+        client = own.cert_client()
+        number = _no()
+        assert _transfer(client, number, "1.00").succeeded
+        own.reset()
+        with pytest.raises(AlipayBusinessError) as info:
+            client.transfer_query(out_biz_no=number)
+        assert info.value.sub_code == "ORDER_NOT_EXIST"

@@ -35,6 +35,7 @@ from .gateway import handle_gateway
 from .notifier import Notifier
 from .store import Store
 from .trades import Trades
+from .transfers import forget_transfers
 from .web import json_error
 from .wechat import WechatSandbox
 from .wechat.control import handle_control as wechat_control
@@ -169,7 +170,7 @@ class Sandbox:
         self.notifier.wake()
 
     def reset(self) -> None:
-        """Forget every trade, cashier session, refund and notification; faults, notification
+        """Forget every trade, cashier session, refund, transfer and notification; faults, notification
         triggers, the clock, seller balances and the default buyers' balances back to their
         defaults. Apps, keys and certificates stay, so configured sites keep working."""
         self.notifier.abandon()  # and wait for deliveries in flight
@@ -177,6 +178,7 @@ class Sandbox:
         with self.store.transaction() as db:
             for table in ("attempts", "notifications", "refunds", "trades", "sessions"):
                 db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+            forget_transfers(db)
             db.execute("UPDATE apps SET balance_fen = 0")
             db.execute("DELETE FROM meta WHERE key IN ('faults', 'notify_triggers')")
         self.accounts.reset_buyers()

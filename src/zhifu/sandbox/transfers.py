@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
     from .app import Sandbox
 
-__all__ = ["TRANSFER_METHODS", "transfer", "transfer_query", "transfers"]
+__all__ = ["TRANSFER_METHODS", "forget_transfers", "transfer", "transfer_query", "transfers"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS transfers (
@@ -71,6 +71,12 @@ def _require_cert_mode(params: dict[str, str]) -> None:
 
 def _ensure_table(db: sqlite3.Connection) -> None:
     db.execute(SCHEMA)
+
+
+def forget_transfers(db: sqlite3.Connection) -> None:
+    """The sandbox's reset: no transfer is remembered (the table may not exist yet)."""
+    _ensure_table(db)
+    db.execute("DELETE FROM transfers")
 
 
 def _no(prefix: str) -> str:
