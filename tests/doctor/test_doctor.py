@@ -612,6 +612,30 @@ def test_the_settings_block_passes_the_sites_system_checks(
     assert set(zhifu) <= set(DEFAULTS)
 
 
+def test_a_local_sandboxs_data_folder_gives_a_block_for_that_sandbox(tmp_path, capsys, settings):
+    """``zhifu doctor --dir var/sandbox``: the ids and gateway URLs come from the sandbox's
+    ``sandbox.json`` (the key files cannot tell them), so the block works as it is."""
+    from zhifu.checks import check_zhifu_settings
+    from zhifu.sandbox.testing import SandboxServer
+
+    with SandboxServer(tmp_path / "sandbox") as server:
+        info, wx = server.info, server.wechat_info
+        gateway_url, base_url = server.gateway_url, server.url
+        status, report = doctor(
+            capsys, "--dir", str(tmp_path / "sandbox"), "--site-url", "https://shop.example.com"
+        )
+    assert status == EXIT_OK, report["findings"]
+    zhifu = block_of(report)
+    assert zhifu["APP_ID"] == info["app_id"] and zhifu["SELLER_ID"] == info["seller_id"]
+    assert zhifu["GATEWAY_URL"] == gateway_url
+    assert zhifu["WECHATPAY"]["GATEWAY_URL"] == base_url
+    assert zhifu["WECHATPAY"]["MCHID"] == wx["mchid"]
+    assert zhifu["WECHATPAY"]["PUBLIC_KEY_ID"] == wx["wechatpay_public_key_id"]
+    assert not [f for f in report["findings"] if f["severity"] != "info"]
+    settings.ZHIFU = zhifu
+    assert check_zhifu_settings() == []
+
+
 def test_a_settings_block_with_gaps_is_caught_by_the_checks(tmp_path, keys, capsys, settings):
     from zhifu.checks import check_zhifu_settings
 

@@ -5,6 +5,7 @@ error, 2 if the input is unusable (a missing file, garbage, bad usage) — as th
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -172,6 +173,19 @@ def _site_url(value: str) -> str:
     return value
 
 
+def _local_sandbox(dirs: list[Path]) -> dict[str, Any]:
+    """The ``sandbox.json`` of a local sandbox's data folder among ``dirs`` (``zhifu sandbox``
+    writes it beside its keys): the ids and gateway URLs the key files cannot tell."""
+    for folder in dirs:
+        try:
+            data = json.loads((folder / "sandbox.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict):
+            return data
+    return {}
+
+
 def run(args: argparse.Namespace) -> int:
     from ..cli import EXIT_UNUSABLE
 
@@ -186,14 +200,19 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_UNUSABLE
+    local = _local_sandbox([Path(p) for p in args.dir])
+    wechat = local.get("wechatpay")
+    wx: dict[str, Any] = wechat if isinstance(wechat, dict) else {}
     options = Options(
-        app_id=args.app_id.strip(),
-        seller_id=args.seller_id.strip(),
-        mchid=args.mchid.strip(),
-        wechatpay_appid=args.wechatpay_appid.strip(),
-        public_key_id=args.public_key_id.strip(),
-        merchant_serial=args.merchant_serial.strip(),
+        app_id=args.app_id.strip() or str(local.get("app_id") or ""),
+        seller_id=args.seller_id.strip() or str(local.get("seller_id") or ""),
+        mchid=args.mchid.strip() or str(wx.get("mchid") or ""),
+        wechatpay_appid=args.wechatpay_appid.strip() or str(wx.get("appid") or ""),
+        public_key_id=args.public_key_id.strip() or str(wx.get("wechatpay_public_key_id") or ""),
+        merchant_serial=args.merchant_serial.strip() or str(wx.get("merchant_serial_no") or ""),
         site_url=site,
+        alipay_gateway=str(local.get("gateway_url") or ""),
+        wechatpay_gateway=str(wx.get("base_url") or ""),
     )
     diagnosis, skipped = diagnose(
         [Path(p) for p in args.files],

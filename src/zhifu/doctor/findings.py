@@ -59,6 +59,9 @@ class Options:
     public_key_id: str = ""
     merchant_serial: str = ""
     site_url: str = ""
+    # A local sandbox's own gateways (from its sandbox.json), instead of Alipay's and WeChat's.
+    alipay_gateway: str = ""
+    wechatpay_gateway: str = ""
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
@@ -452,7 +455,9 @@ def _alipay_identity(d: Diagnosis, app_cert: Assigned | None, out: _Collector) -
     sandbox = sandbox or app_id.startswith("9021")
     facts["app_id"] = app_id
     facts["seller_id"] = seller_id
-    facts["gateway"] = SANDBOX_GATEWAY if sandbox else PRODUCTION_GATEWAY
+    facts["gateway"] = d.options.alipay_gateway or (
+        SANDBOX_GATEWAY if sandbox else PRODUCTION_GATEWAY
+    )
     if not app_id:
         out.add(
             "warning",

@@ -105,7 +105,7 @@ def _alipay_lines(d: Diagnosis, site: str, todo_site: str) -> list[str]:
         _line(
             "GATEWAY_URL",
             _str(gateway),
-            "Alipay's sandbox" if gateway != PRODUCTION_GATEWAY else "",
+            "a sandbox" if gateway != PRODUCTION_GATEWAY else "",
         )
     )
     for key, path in (("NOTIFY_URL", "notify"), ("RETURN_URL", "return")):
@@ -157,6 +157,8 @@ def _wechat_lines(d: Diagnosis, site: str, todo_site: str) -> list[str]:
         ]
     if facts.get("platform_cert_dir"):
         inner.append(_line("PLATFORM_CERT_DIR", _str(facts["platform_cert_dir"]), "", 8))
+    if d.options.wechatpay_gateway:
+        inner.append(_line("GATEWAY_URL", _str(d.options.wechatpay_gateway), "a sandbox", 8))
     value = f"{site}/zhifu/wechatpay/notify/" if site else ""
     inner.append(_line("NOTIFY_URL", _str(value), todo_site, 8))
     return ["    " + _str("WECHATPAY") + ": {", *inner, "    },"]
