@@ -99,6 +99,15 @@ def test_only_own_paid_orders(fake_alipay, user, other_user, api):
     assert APIClient().get(URL).status_code == 401
 
 
+@pytest.mark.parametrize("pk", ["-5", "abc", "1" * 30, "0"])
+def test_a_request_id_that_cannot_exist_is_the_json_404(api, pk):
+    # found by schemathesis: -5/ did not match <int:pk> and got the site's HTML 404 page
+    answer = api.get(f"{URL}{pk}/")
+    assert answer.status_code == 404
+    assert answer["Content-Type"] == "application/json"
+    assert answer.json()["error"]["code"] == "not_found"
+
+
 def test_schema_describes_the_endpoints(fake_alipay, api):
     schema = api.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert schema.status_code == 200
@@ -107,6 +116,8 @@ def test_schema_describes_the_endpoints(fake_alipay, api):
     assert {"201", "400", "409"} <= set(post["responses"])
     assert any(p["name"] == "Idempotency-Key" for p in post["parameters"])
     assert "/api/refund-requests/{id}/" in paths
+    (ident,) = paths["/api/refund-requests/{id}/"]["get"]["parameters"]
+    assert (ident["name"], ident["schema"]["type"]) == ("id", "integer")
 
 
 def test_admin_approve_with_one_click_needs_the_permissions(
