@@ -168,7 +168,9 @@ class RefundRequestListCreateView(ZhifuAPI, generics.ListAPIView[RefundRequest])
 
 class RefundRequestDetailView(ZhifuAPI, APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH, description="the request's id")],
+        parameters=[
+            OpenApiParameter("id", int, OpenApiParameter.PATH, description="the request's id")
+        ],
         responses={200: RefundRequestSerializer, **errors(401, 404)},
     )
     def get(self, request: Request, pk: str) -> Response:
