@@ -20,7 +20,8 @@ Environment variables (all optional):
 - ``ZHIFU_APP_ID``, ``ZHIFU_APP_PRIVATE_KEY``, ``ZHIFU_ALIPAY_PUBLIC_KEY``, ``ZHIFU_GATEWAY_URL``,
   ``ZHIFU_SELLER_ID``, ``ZHIFU_NOTIFY_URL``, ``ZHIFU_RETURN_URL``: the real Alipay (keys as PEM text
   or file paths); ``ZHIFU_APP_CERT``, ``ZHIFU_ALIPAY_PUBLIC_CERT``, ``ZHIFU_ALIPAY_ROOT_CERT`` for
-  certificate mode.
+  certificate mode. ``ZHIFU_ALIPAY_KEY_MODE``: with the local sandbox, ``certificate`` (default;
+  the mode Alipay requires for transfers, so withdrawals work) or ``public_key``.
 - WeChat Pay (API v3; the local sandbox's merchant by default, keys from ``sandbox.json``):
   ``ZHIFU_WECHATPAY_MCHID``, ``ZHIFU_WECHATPAY_APPID``, ``ZHIFU_WECHATPAY_PRIVATE_KEY``
   (apiclient_key.pem: text or path), ``ZHIFU_WECHATPAY_SERIAL`` (the merchant certificate's
@@ -332,6 +333,26 @@ elif not os.environ.get("ZHIFU_APP_ID") and (SANDBOX_DIR / "app_public_key.pem")
 for _name in ("APP_CERT", "ALIPAY_PUBLIC_CERT", "ALIPAY_ROOT_CERT"):
     if os.environ.get(f"ZHIFU_{_name}"):
         ZHIFU[_name] = os.environ[f"ZHIFU_{_name}"]
+# With the local sandbox the demo talks to Alipay in certificate mode (公钥证书模式), the mode
+# Alipay requires for transfers, so the wallet's withdrawals work; ZHIFU_ALIPAY_KEY_MODE=public_key
+# switches to public-key mode (withdrawals then fail, clearly, and the money comes back).
+ALIPAY_KEY_MODE = os.environ.get("ZHIFU_ALIPAY_KEY_MODE", "certificate")
+if ALIPAY_KEY_MODE not in ("certificate", "public_key"):
+    raise ImproperlyConfigured(
+        f"ZHIFU_ALIPAY_KEY_MODE={ALIPAY_KEY_MODE!r}: use 'certificate' or 'public_key'"
+    )
+_sandbox_certs = {
+    "APP_CERT": _sandbox.get("app_cert_file"),
+    "ALIPAY_PUBLIC_CERT": _sandbox.get("alipay_public_cert_file"),
+    "ALIPAY_ROOT_CERT": _sandbox.get("alipay_root_cert_file"),
+}
+if (
+    ALIPAY_KEY_MODE == "certificate"
+    and not os.environ.get("ZHIFU_APP_ID")
+    and all(_sandbox_certs.values())
+    and not any(ZHIFU.get(k) for k in _sandbox_certs)
+):
+    ZHIFU.update(_sandbox_certs)
 
 # WeChat Pay: the sandbox's merchant (sandbox.json's "wechatpay" part) unless a real merchant id
 # is given, then everything from the environment. Offered only when one of the two is there (a

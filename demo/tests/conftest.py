@@ -57,6 +57,11 @@ def _zhifu_for(settings: Any, sandbox: Any) -> None:
         "ALIPAY_PUBLIC_KEY": app.alipay_public_key_pem,
         "GATEWAY_URL": sandbox.gateway_url,
         "HTTP_TIMEOUT": 3,
+        # public-key mode, whatever var/sandbox/ gave the settings (a test that wants certificate
+        # mode sets them from this sandbox)
+        "APP_CERT": "",
+        "ALIPAY_PUBLIC_CERT": "",
+        "ALIPAY_ROOT_CERT": "",
     }
 
 

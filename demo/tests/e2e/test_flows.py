@@ -128,6 +128,39 @@ def test_reward_by_alipay_and_by_balance(demo: Demo, login: Any) -> None:
     assert author.locator("[data-testid=own-article]").count() == 1
 
 
+def test_author_withdraws_to_alipay(demo: Demo, login: Any) -> None:
+    """The demo talks to the sandbox in certificate mode, the mode Alipay requires for transfers:
+    bob's withdrawal reaches the sandbox buyer's account, and the wallet pays it once."""
+    import httpx
+
+    info = httpx.get(demo.sandbox_url + "/sandbox/api/info").json()
+    httpx.post(  # the merchant must hold what it transfers (its sales, in a running shop)
+        f"{demo.sandbox_url}/sandbox/api/apps/{info['app_id']}/balance",
+        json={"balance": "1000.00"},
+    ).raise_for_status()
+    payee = {b["login"]: Decimal(b["balance"]) for b in info["buyers"]}["buyer2@sandbox.com"]
+
+    page = login("bob")
+    page.goto(demo.url + "/wallet/")
+    before = money(page.inner_text("[data-testid=balance]"))
+    page.fill("[data-testid=withdraw-amount]", "12.30")
+    page.fill("[data-testid=withdraw-payee]", "buyer2@sandbox.com")
+    page.fill("[data-testid=withdraw-name]", "沙箱买家二")
+    page.click("[data-testid=withdraw-button]")
+    page.wait_for_selector("[data-testid=withdrawal]")
+    shot(page, "wallet-withdrawal")
+    rows = page.locator("[data-testid=withdrawal]")
+    assert rows.count() == 1 and rows.first.get_attribute("data-status") == "succeeded", (
+        page.inner_text("main")
+    )
+    assert before - money(page.inner_text("[data-testid=balance]")) == Decimal("12.30")
+    after = {
+        b["login"]: b["balance"]
+        for b in httpx.get(demo.sandbox_url + "/sandbox/api/info").json()["buyers"]
+    }
+    assert Decimal(after["buyer2@sandbox.com"]) - payee == Decimal("12.30")
+
+
 def test_unpaid_order_paid_later_from_my_orders(demo: Demo, login: Any) -> None:
     page = login("carol")
     page.goto(demo.url + "/shop/")
