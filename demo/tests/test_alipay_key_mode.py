@@ -40,10 +40,9 @@ def sandbox_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 
 def _certs(env: dict[str, str]) -> dict[str, str]:
-    shown = setting(
-        env, "__import__('json').dumps({k: settings.ZHIFU.get(k, '') for k in %r})" % (CERTS,)
-    )
-    return dict(json.loads(shown))
+    keys = ", ".join(repr(k) for k in CERTS)
+    expression = f"__import__('json').dumps({{k: settings.ZHIFU.get(k, '') for k in ({keys})}})"
+    return dict(json.loads(setting(env, expression)))
 
 
 def test_certificate_mode_by_default_with_the_sandbox(sandbox_env: dict[str, str]) -> None:
