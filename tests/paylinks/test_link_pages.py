@@ -105,8 +105,10 @@ def test_a_channel_not_offered_on_this_device_is_refused(with_wechat, link_staff
 
 
 def test_the_qr_page_shows_the_open_qr_attempt_and_polls(link):
-    attempt = make_attempt(link.order, channel="wechat_native")
-    PaymentAttempt.objects.filter(pk=attempt.pk).update(qr_code="weixin://wxpay/bizpayurl?pr=abc")
+    # (Alipay's QR channel: this module's site has Alipay only; WeChat Native's page, and its
+    # code renewed after 2 hours, are tested against the sandbox in test_link_sandbox.py)
+    attempt = make_attempt(link.order, channel="alipay_qr")
+    PaymentAttempt.objects.filter(pk=attempt.pk).update(qr_code="https://qr.alipay.com/bax0abc")
     response = browser(WECHAT).get(f"{link.get_absolute_url()}qr/")
     html = response.content.decode()
     assert response.status_code == 200

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import timedelta
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
@@ -136,6 +137,36 @@ def test_a_wechat_native_link_is_paid_in_wechats_browser(
     # the QR page of a paid link goes back to the link, which says paid
     after = browser.get(f"{link.get_absolute_url()}qr/", follow_redirects=True)
     assert 'data-status="paid"' in after.text
+
+
+def test_a_qr_page_opened_hours_later_shows_a_code_that_still_works(
+    sandbox_zhifu, settings, live_server, link_staff
+):
+    """WeChat's code_url lives 2 hours; a link lives days: the QR page renews the code (the same
+    trade at WeChat) instead of showing one the buyer's scan would refuse."""
+    sb = sandbox_zhifu
+    _with_wechat(sb, settings, live_server)
+    link = create_link(created_by=link_staff, amount="6.60", subject="两小时后")
+    browser = _browser(live_server, DESKTOP)
+    answer = _choose(browser, link, "wechat_native")
+    assert answer.status_code == 302
+    attempt = PaymentAttempt.objects.get(order=link.order)
+    first = attempt.qr_code
+
+    def scan(code_url: str) -> int:
+        page = httpx.get(f"{sb.url}/wechat/scan", params={"code_url": code_url})
+        return page.status_code
+
+    PaymentAttempt.objects.filter(pk=attempt.pk).update(
+        created_at=attempt.created_at - timedelta(hours=3)
+    )
+    sb.advance_clock(2 * 3600 + 60)
+    assert scan(first) == 410  # what the buyer's WeChat would now say of the stored code
+    qr_page = browser.get(f"{link.get_absolute_url()}qr/")
+    assert qr_page.status_code == 200 and 'id="zhifu-pay-qr"' in qr_page.text
+    attempt.refresh_from_db()
+    assert attempt.qr_code != first and scan(attempt.qr_code) == 302  # on to the wallet page
+    assert PaymentAttempt.objects.filter(order=link.order).count() == 1  # the same trade
 
 
 def test_a_phone_browser_pays_a_link_by_wechat_h5(

@@ -52,6 +52,7 @@ __all__ = [
     "open_qr_attempt",
     "parse_link_amount",
     "refresh_from_return",
+    "resume_qr_attempt",
     "start_link_payment",
 ]
 
@@ -295,6 +296,17 @@ def open_qr_attempt(link: PaymentLink) -> PaymentAttempt | None:
         .order_by("-id")
         .first()
     )
+
+
+def resume_qr_attempt(link: PaymentLink) -> PaymentAttempt | None:
+    """The link's open QR attempt, resumed through its provider first: a QR page opened or
+    reloaded hours later then shows a code that still works (WeChat's code_url lives 2 hours;
+    the provider renews it). The same trade either way; None when nothing is open."""
+    attempt = open_qr_attempt(link)
+    if attempt is None:
+        return None
+    start_payment(link.order, attempt.channel, user=link.order.user)
+    return open_qr_attempt(link)
 
 
 def refresh_from_return(link: PaymentLink, out_trade_no: Any) -> None:

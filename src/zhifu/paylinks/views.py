@@ -99,6 +99,13 @@ def link_page(request: HttpRequest, code: str) -> HttpResponse:
     return _render(request, "zhifu/paylinks/link.html", _page_context(request, link))
 
 
+def _link_with_error(request: HttpRequest, code: str, error: ZhifuError) -> HttpResponse:
+    link = services.find_link(code)  # its status may have changed meanwhile
+    context = _page_context(request, link)
+    context["error"] = {"code": error.code, "message": error.message}
+    return _render(request, "zhifu/paylinks/link.html", context, status=error.status)
+
+
 @transaction.non_atomic_requests  # no transaction open while the gateway is called
 @require_POST
 def pay(request: HttpRequest, code: str) -> HttpResponse:
@@ -117,10 +124,7 @@ def pay(request: HttpRequest, code: str) -> HttpResponse:
             payer=payer_from_request(request),
         )
     except ZhifuError as error:
-        link = services.find_link(code)  # its status may have changed meanwhile
-        context = _page_context(request, link)
-        context["error"] = {"code": error.code, "message": error.message}
-        return _render(request, "zhifu/paylinks/link.html", context, status=error.status)
+        return _link_with_error(request, code, error)
     if start.qr_code:
         return HttpResponseRedirect(reverse("zhifu:link-qr", args=[link.code]))
     if start.form is not None:
@@ -130,6 +134,7 @@ def pay(request: HttpRequest, code: str) -> HttpResponse:
     return HttpResponseRedirect(link.get_absolute_url())  # pragma: no cover - paid at once
 
 
+@transaction.non_atomic_requests  # the provider may call its gateway to renew the code
 @require_GET
 def qr_page(request: HttpRequest, code: str) -> HttpResponse:
     """The QR code of the link's open QR payment (WeChat Native): scan it, or in WeChat's own
@@ -138,7 +143,10 @@ def qr_page(request: HttpRequest, code: str) -> HttpResponse:
         link = services.find_link(code)
     except ZhifuError as error:
         return _not_found(request, error)
-    attempt = services.open_qr_attempt(link) if link.payable else None
+    try:
+        attempt = services.resume_qr_attempt(link) if link.payable else None
+    except ZhifuError as error:  # expired meanwhile, or the gateway cannot be reached
+        return _link_with_error(request, code, error)
     if attempt is None:
         return HttpResponseRedirect(link.get_absolute_url())
     context = _page_context(request, link)

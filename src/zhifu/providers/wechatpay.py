@@ -24,11 +24,12 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.core.checks import CheckMessage
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ..conf import zhifu_settings
@@ -71,6 +72,11 @@ if TYPE_CHECKING:
 __all__ = ["WechatPayProvider"]
 
 log = logging.getLogger("zhifu.providers.wechatpay")
+
+# WeChat's code_url lives 2 hours. An open Native attempt shows its stored code for 90 minutes
+# after it was made; later it places the order again (same out_trade_no and parameters, so the
+# same trade at WeChat), which gives a live code_url — on every later start, one cheap call.
+CODE_URL_REUSE = timedelta(minutes=90)
 
 STATES = {
     "NOTPAY": PaymentState.PENDING,
@@ -170,8 +176,12 @@ class WechatPayProvider:
         return_url: str | None = None,
         payer: Payer | None = None,
     ) -> PaymentAction:
-        if attempt.channel == "wechat_native" and attempt.qr_code:
-            return PaymentAction(qr_code=attempt.qr_code)  # code_url lives 2 hours
+        if (
+            attempt.channel == "wechat_native"
+            and attempt.qr_code
+            and timezone.now() - attempt.created_at < CODE_URL_REUSE
+        ):
+            return PaymentAction(qr_code=attempt.qr_code)
         if attempt.channel not in self.channels:
             raise PaymentError(
                 "invalid_channel",

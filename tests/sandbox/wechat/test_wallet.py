@@ -38,6 +38,24 @@ def test_an_unknown_code_url_is_refused(sb: SandboxServer) -> None:
     assert page.status_code == 404
 
 
+def test_a_code_url_lives_two_hours_and_placing_again_gives_a_new_one(
+    sb: SandboxServer, wxc: WechatPayClient
+) -> None:
+    def scan(code_url: str) -> httpx.Response:
+        return _open(f"{sb.url}/wechat/scan?code_url={quote(code_url, safe='')}")
+
+    first = wxc.native(out_trade_no="ZFW00009", total="3.00", description="x").code_url
+    sb.advance_clock(7000)
+    assert wxc.native(out_trade_no="ZFW00009", total="3.00", description="x").code_url == first
+    assert scan(first).status_code == 200
+    sb.advance_clock(201)  # 2 hours and a second after it was made
+    expired = scan(first)
+    assert expired.status_code == 410 and "二维码已过期" in expired.text
+    second = wxc.native(out_trade_no="ZFW00009", total="3.00", description="x").code_url
+    assert second != first and scan(second).status_code == 200
+    assert sb.wechat_order("ZFW00009")["code_url"] == second
+
+
 def test_h5_url_opens_the_wallet_then_redirect_url_paid_or_not(
     sb: SandboxServer, wxc: WechatPayClient
 ) -> None:

@@ -54,7 +54,7 @@ def order_json(wx: WechatSandbox, order: Order) -> dict[str, Any]:
         "notify_url": order.notify_url,
         "payer_openid": order.openid or None,
         "buyer": order.buyer_login or None,
-        "code_url": f"weixin://wxpay/bizpayurl?pr={order.pay_token}",
+        "code_url": wx.orders.native_code_url(order.id),  # the live one (Native only)
         "wallet_path": f"/wechat/pay/{order.pay_token}",
         "created_at": fmt(order.created_at),
         "expires_at": fmt(order.expires_at),

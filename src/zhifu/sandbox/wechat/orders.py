@@ -30,8 +30,10 @@ from .faults import WechatFaults
 from .keys import Merchant, WechatKeys
 
 __all__ = [
+    "CODE_URL_PREFIX",
     "DEFAULT_EXPIRY",
     "H5_LIFETIME",
+    "PREPAY_LIFETIME",
     "REFUND_DELAY",
     "Order",
     "Orders",
@@ -44,7 +46,8 @@ DEFAULT_EXPIRY = 7 * 86400.0  # unpaid orders become unpayable after 7 days (ref
 MIN_EXPIRY = 60.0
 MAX_EXPIRY = 90 * 86400.0
 H5_LIFETIME = 300.0  # h5_url lives 5 minutes
-PREPAY_LIFETIME = 7200.0  # prepay_id lives 2 hours
+PREPAY_LIFETIME = 7200.0  # prepay_id and Native's code_url live 2 hours
+CODE_URL_PREFIX = "weixin://wxpay/bizpayurl?pr="
 REFUND_DELAY = 5.0  # sandbox seconds from PROCESSING to the outcome
 MAX_REFUNDS = 50
 PAID_ORDER_ERROR = (400, "ORDERPAID", "该订单已支付")
@@ -418,6 +421,16 @@ class Orders:
         row = self.store.one("SELECT * FROM wx_orders WHERE pay_token = ?", (token,))
         return None if row is None else Order.from_row(row)
 
+    def native_code_url(self, order_id: int) -> str | None:
+        """The order's newest Native ``code_url`` that still lives (sandbox clock), if any."""
+        row = self.store.one(
+            "SELECT p.prepay_id FROM wx_prepays p JOIN wx_orders o ON o.id = p.order_id "
+            "WHERE p.order_id = ? AND o.trade_type = 'NATIVE' AND p.expires_at > ? "
+            "ORDER BY p.created_at DESC LIMIT 1",
+            (order_id, self.clock.now()),
+        )
+        return None if row is None else CODE_URL_PREFIX + str(row["prepay_id"])
+
     def by_prepay_id(self, prepay_id: str) -> tuple[Order, float] | None:
         """The order of a prepay_id and when the prepay_id expires."""
         row = self.store.one("SELECT * FROM wx_prepays WHERE prepay_id = ?", (prepay_id,))
@@ -537,17 +550,18 @@ class Orders:
                     ).lastrowid
                     or 0
                 )
-            if kind == "native":
-                return {"code_url": f"weixin://wxpay/bizpayurl?pr={token}"}
             prepay_id = self._prepay(db, order_id, now, kind)
+            if kind == "native":
+                return {"code_url": CODE_URL_PREFIX + prepay_id}
             if kind == "jsapi":
                 return {"prepay_id": prepay_id}
             package = _digits(10)
             return {"h5_prepay": prepay_id, "package": package}
 
     def _prepay(self, db: sqlite3.Connection, order_id: int, now: float, kind: str) -> str:
-        """A prepay_id: JSAPI reuses one while it lives (2 h); H5 gets a new 5-minute one."""
-        if kind == "jsapi":
+        """A prepay_id (for Native, the code in ``code_url``): Native and JSAPI reuse one while
+        it lives (2 h), then a new one is made; H5 gets a new 5-minute one every time."""
+        if kind in ("jsapi", "native"):
             row = db.execute(
                 "SELECT prepay_id FROM wx_prepays WHERE order_id = ? AND expires_at > ? "
                 "ORDER BY created_at DESC LIMIT 1",
@@ -556,9 +570,13 @@ class Orders:
             if row is not None:
                 return str(row["prepay_id"])
         prepay_id = (
-            "wx" + datetime.fromtimestamp(now, BEIJING).strftime("%d%H%M%S") + secrets.token_hex(12)
+            secrets.token_urlsafe(9)
+            if kind == "native"
+            else "wx"
+            + datetime.fromtimestamp(now, BEIJING).strftime("%d%H%M%S")
+            + secrets.token_hex(12)
         )
-        lifetime = PREPAY_LIFETIME if kind == "jsapi" else H5_LIFETIME
+        lifetime = H5_LIFETIME if kind == "h5" else PREPAY_LIFETIME
         db.execute(
             "INSERT INTO wx_prepays (prepay_id, order_id, created_at, expires_at) "
             "VALUES (?, ?, ?, ?)",

@@ -27,7 +27,7 @@ from zhifu.wechatpay.signing import jsapi_message, rsa_verify
 
 from ..accounts import BUYER_PASSWORD
 from ..web import render
-from .orders import Order, PayError, openid_for
+from .orders import CODE_URL_PREFIX, Order, PayError, openid_for
 
 if TYPE_CHECKING:
     from .service import WechatSandbox
@@ -68,11 +68,14 @@ def _error(message: str, status: int = 400) -> Response:
 
 def _scan(wx: WechatSandbox, request: Request) -> Response:
     code_url = request.args.get("code_url", "")
-    prefix = "weixin://wxpay/bizpayurl?pr="
-    token = code_url[len(prefix) :] if code_url.startswith(prefix) else ""
-    if not token or wx.orders.by_token(token) is None:
+    code = code_url[len(CODE_URL_PREFIX) :] if code_url.startswith(CODE_URL_PREFIX) else ""
+    found = wx.orders.by_prepay_id(code) if code else None
+    if found is None or found[0].trade_type != "NATIVE":
         return _error("二维码无效 (this is not a code_url of this sandbox)", 404)
-    return redirect(f"/wechat/pay/{token}", 302)
+    order, expires_at = found
+    if wx.clock.now() > expires_at:
+        return _error("二维码已过期，请商户重新下单 (a code_url lives 2 hours)", 410)
+    return redirect(f"/wechat/pay/{order.pay_token}", 302)
 
 
 def _h5(wx: WechatSandbox, request: Request) -> Response:
