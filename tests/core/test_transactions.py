@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 from django.test import Client
+from django.utils.functional import SimpleLazyObject, empty
 from rest_framework.test import APIClient
 
 from tests.core.factories import make_attempt, make_order, pay
@@ -175,6 +176,30 @@ def test_the_pay_form_carries_the_pages_csp_nonce(fake_alipay, user):
     assert '<script nonce="n0nce+/=">' in page and 'method="POST"' in page
     assert "sign=" in page  # the signed system parameters are in the action URL
     assert start.form.action.startswith(fake_alipay.config["GATEWAY_URL"])
+
+
+class _LazyNonce(SimpleLazyObject):
+    """What django-csp 4 (CheckableLazyObject) and Django 6 (LazyNonce) put in request.csp_nonce:
+    false until read; reading it is what puts the nonce in the header."""
+
+    def __bool__(self) -> bool:
+        return self._wrapped is not empty
+
+
+def test_the_pay_form_reads_a_lazy_nonce_nobody_has_read_yet(fake_alipay, user, rf):
+    # found in the demo: a payment link's cashier redirect had a bare <script>, blocked by CSP,
+    # because the tag tested the unread lazy nonce for truth and found it false
+    from django.template import RequestContext, Template
+
+    order = make_order(user)
+    start = start_payment(order, "alipay_page", user=user)
+    request = rf.get("/")
+    request.csp_nonce = _LazyNonce(lambda: "lazy+n0nce")
+    for context in ({"start": start}, {"start": start, "csp_nonce": request.csp_nonce}):
+        page = Template("{% load zhifu %}{% zhifu_pay_form start %}").render(
+            RequestContext(request, context)
+        )
+        assert '<script nonce="lazy+n0nce">' in page
 
 
 def test_a_refused_checkout_inside_the_sites_transaction_leaves_it_usable(fake_alipay, user):

@@ -13,10 +13,19 @@ register = template.Library()
 
 
 def _nonce(context: template.Context) -> str | None:
-    nonce = context.get("csp_nonce")
-    if not nonce:
-        nonce = getattr(context.get("request"), "csp_nonce", None)
-    return str(nonce) if nonce else None
+    # Both lazy nonces (django-csp's and Django 6's) are false until read, and reading one is what
+    # puts it in the header: so read them (str), never test them for truth first.
+    for candidate in (context.get("csp_nonce"), getattr(context.get("request"), "csp_nonce", None)):
+        value = str(candidate) if candidate is not None else ""
+        if value:
+            return value
+    return None
+
+
+@register.simple_tag(takes_context=True)
+def zhifu_csp_nonce(context: template.Context) -> str:
+    """``{% zhifu_csp_nonce as nonce %}``: the page's CSP nonce, or "" when the site has none."""
+    return _nonce(context) or ""
 
 
 @register.simple_tag(takes_context=True)
