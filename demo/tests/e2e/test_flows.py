@@ -14,7 +14,15 @@ from typing import Any
 
 import pytest
 
-from .conftest import BEAT_SECONDS, ORDER_EXPIRY_SECONDS, Demo, pay_at_cashier, shot, wait_status
+from .conftest import (
+    BEAT_SECONDS,
+    BUYER,
+    ORDER_EXPIRY_SECONDS,
+    Demo,
+    pay_at_cashier,
+    shot,
+    wait_status,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -466,3 +474,59 @@ def test_api_only_with_jwt(demo: Demo) -> None:
     assert short.status_code in (400, 402, 409) and short.json()["error"]["code"] == (
         "insufficient_balance"
     )
+
+
+def test_a_payment_link_from_staff_is_paid_on_a_phone(demo: Demo, browser: Any) -> None:
+    """Staff make a payment link through the API (seed 004's "send the buyer a pay link"); the
+    buyer opens it on a phone, not signed in, in the site's frame, pays with Alipay's mobile
+    cashier, and the link says paid — once."""
+    import httpx
+
+    answer = httpx.post(
+        demo.url + "/api/token/", json={"username": "admin", "password": "zhifu-demo"}
+    )
+    admin = {"Authorization": "Bearer " + answer.json()["access"]}
+    made = httpx.post(
+        demo.url + "/api/links/",
+        headers=admin,
+        json={"amount": "23.45", "subject": "定制课程尾款"},
+    )
+    assert made.status_code == 201, made.text
+    link = made.json()
+    assert link["url"].startswith(demo.url)
+
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        device_scale_factor=2,
+        user_agent="Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1",
+    )
+    try:
+        page = context.new_page()
+        page.goto(link["url"])
+        assert page.locator("header.topbar").count() == 1  # the site's own frame
+        assert page.inner_text("#zhifu-link-amount") == "¥23.45"
+        channels = page.locator(".zhifu-channels button").evaluate_all(
+            "buttons => buttons.map(b => b.dataset.channel)"
+        )
+        assert channels == ["alipay_wap", "wechat_h5"]  # what works in a phone's browser
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        shot(page, "link-phone")
+        page.click("[data-channel=alipay_wap]")  # the redirect page submits itself (CSP nonce)
+        page.wait_for_selector("#pay-form")
+        assert page.url.startswith(demo.sandbox_url)
+        page.fill("#login", BUYER[0])
+        page.fill("#password", BUYER[1])
+        page.click("#pay")
+        page.wait_for_url(link["url"] + "**", timeout=30_000)
+        page.wait_for_selector('#zhifu-link-status[data-status="paid"]', timeout=30_000)
+        assert page.locator("#zhifu-link-paid").count() == 1
+        shot(page, "link-paid")
+    finally:
+        context.close()
+    seen = httpx.get(f"{demo.url}/api/links/{link['code']}/", headers=admin).json()
+    assert seen["status"] == "paid"
+    order = httpx.get(f"{demo.url}/api/orders/{seen['out_trade_no']}/", headers=admin).json()
+    assert order["status"] == "paid" and order["total_amount"] == "23.45"
