@@ -21,6 +21,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("refunds/", views.RefundListCreateView.as_view(), name="refunds"),
     path("links/", include("zhifu.paylinks.api_urls")),
     path("refund-requests/", include("zhifu.refundrequests.api_urls")),
+    path("withdrawals/", include("zhifu.withdrawals.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="zhifu-api:schema"), name="docs"),
 ]
