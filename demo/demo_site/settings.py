@@ -126,6 +126,8 @@ MIDDLEWARE = [
     "common.middleware.PrivateNoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # a database that is down or hung: 503 (templates/503.html, or the API's JSON), never a 500
+    "zhifu.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "demo_site.urls"

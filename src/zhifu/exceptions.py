@@ -175,6 +175,7 @@ class ServiceUnavailable(ZhifuError):
 
     code = "service_unavailable"
     status = 503
+    retry_after = "5"  # seconds, in the answer's Retry-After
 
 
 class GatewayUnavailable(ZhifuError):

@@ -96,7 +96,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response(
             error_body(unavailable.code, unavailable.message),
             status=unavailable.status,
-            headers={"Retry-After": "5"},
+            headers={"Retry-After": unavailable.retry_after},
         )
     if isinstance(exc, Http404):
         exc = drf.NotFound()
