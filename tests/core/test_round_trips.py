@@ -21,6 +21,15 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
 from tests.core.factories import make_attempt, make_order
+from tests.core.test_wechatpay_provider import (  # the WeChat fixtures, for the last test
+    merchant,  # noqa: F401
+    paid_notification,
+    peer,  # noqa: F401
+    platform_key,  # noqa: F401
+    wechat,  # noqa: F401
+    wechat_key,  # noqa: F401
+)
+from tests.core.test_wechatpay_provider import notify as wechat_notify
 from zhifu.models import Order, PaymentAttempt
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -172,3 +181,20 @@ def test_lean_writes_accept_expressions_as_save_does(user):
     assert len(statements(queries)) == 1 and statements(queries)[0].startswith("UPDATE")
     attempt.refresh_from_db()
     assert attempt.check_count == 5
+
+
+def test_a_wechat_notification_costs_the_same(wechat, user):  # noqa: F811 - the fixture
+    """WeChat Pay's notification goes through the same pipeline: the same budget, two locks."""
+    from zhifu.services.payments import start_payment
+
+    order = make_order(user)
+    attempt = start_payment(order, "wechat_native", user=user).attempt
+    headers, body = paid_notification(wechat, attempt.out_trade_no)
+    with CaptureQueriesContext(connection) as queries:
+        assert wechat_notify(headers, body).status_code == 204
+    sql = statements(queries)
+    assert Order.objects.get(pk=order.pk).status == "paid"
+    assert transactions(queries) == 1
+    assert round_trips(queries) <= NOTIFY_ROUND_TRIPS, "\n".join(sql)
+    if connection.features.has_select_for_update:
+        assert len([s for s in sql if "FOR UPDATE" in s]) == 2
