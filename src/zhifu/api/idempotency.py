@@ -1,10 +1,10 @@
-"""``Idempotency-Key`` for the API's order-creating calls, on top of
+"""``Idempotency-Key`` for the API's creating calls (orders, withdrawals…), on top of
 :func:`zhifu.services.idempotency.run_once`.
 
 Two phases, so that no transaction is open while a gateway is called:
 
-1. ``create()`` makes the order in the transaction that records the key (one order, whatever
-   the number of identical requests racing);
+1. ``create()`` makes the order (or other row) in the transaction that records the key (one,
+   whatever the number of identical requests racing);
 2. ``respond(order)`` builds the answer (it may start the payment, over HTTP); the answer is
    stored with the key, and every later request with that key and body gets it again, with
    ``Idempotent-Replayed: true``.
@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db.models import Q
 from rest_framework.request import Request
@@ -42,12 +42,15 @@ WAIT_FOR_FIRST = 10.0
 _FAILED = {"failed": True}
 
 
-def _load(ref: str) -> Order:
+T = TypeVar("T")
+
+
+def _load(ref: str) -> Any:
     return Order.objects.get(out_trade_no=ref)
 
 
-def _ref(order: Order) -> str:
-    return order.out_trade_no
+def _ref(order: Any) -> str:
+    return str(order.out_trade_no)
 
 
 def _rows(request: Request, scope: str, key: str) -> Any:
@@ -91,11 +94,15 @@ def create_once(
     *,
     scope: str,
     data: Any,
-    create: Callable[[], Order],
-    respond: Callable[[Order], Response],
+    create: Callable[[], T],
+    respond: Callable[[T], Response],
+    load: Callable[[str], T] = _load,
+    ref: Callable[[T], str] = _ref,
 ) -> Response:
     """``respond(create())``, once per ``Idempotency-Key`` (if the request has one). ``data``
     is the validated request: the same key with other data is a 409 ``idempotency_key_reused``.
+    ``load``/``ref`` find what ``create`` made again from the key's row: an order by its
+    ``out_trade_no`` unless told otherwise.
     """
     key = request.headers.get(HEADER)
     if key is None:
@@ -106,8 +113,8 @@ def create_once(
         key=key,
         fingerprint=idempotency.fingerprint(data),
         create=create,
-        load=_load,
-        ref=_ref,
+        load=load,
+        ref=ref,
     )
     rows = _rows(request, scope, key)
     if not created:

@@ -8,15 +8,13 @@ job settles it). With an ``Idempotency-Key`` header a retry gets the first answe
 ``Idempotent-Replayed: true``) and nothing is withdrawn twice; the same key with another body
 is a 409 ``idempotency_key_reused``.
 
-:func:`zhifu.api.idempotency.create_once` finds its result again as an order; a withdrawal is
-none, so the same two phases are here, on :func:`zhifu.services.idempotency.run_once`: the
-withdrawal is made (the amount held) in the transaction that records the key, then sent to the
-gateway with no transaction open, and the answer is stored with the key.
+Through :func:`zhifu.api.idempotency.create_once`, as orders: the withdrawal is made (the amount
+held) in the transaction that records the key, then sent to the gateway with no transaction
+open, and the answer is stored with the key.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from decimal import Decimal
 from typing import Any
@@ -28,17 +26,14 @@ from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.utils.encoders import JSONEncoder
 from rest_framework.views import APIView
 
-from ..api.idempotency import HEADER, REPLAYED_HEADER
+from ..api.idempotency import create_once
 from ..api.schema import IDEMPOTENCY_KEY, errors
 from ..api.serializers import NOT_BLANK, StrictCharField
 from ..api.views import ZhifuAPI
 from ..exceptions import invalid_amount
-from ..models import IdempotencyKey
 from ..money import AmountError, parse_amount
-from ..services import idempotency
 from . import services
 from .models import Withdrawal
 
@@ -137,43 +132,6 @@ def _created(withdrawal: Withdrawal) -> Response:
     return Response(_body(withdrawal), status=status.HTTP_201_CREATED)
 
 
-def _once(request: Request, key: str, values: dict[str, Any]) -> Response:
-    """The withdrawal ``values`` ask for, once per ``Idempotency-Key``."""
-    options = {k: values[k] for k in ("payee_type", "payee", "payee_name")}
-
-    def create() -> Withdrawal:  # database work only: the amount is held, nothing sent
-        return services.request_withdrawal(request.user, values["amount"], send=False, **options)
-
-    withdrawal, created = idempotency.run_once(
-        user=request.user,
-        scope=SCOPE,
-        key=key,
-        fingerprint=idempotency.fingerprint(values),
-        create=create,
-        load=lambda ref: _mine(request).get(pk=int(ref)),
-        ref=lambda w: str(w.pk),
-    )
-    user_pk: Any = request.user.pk
-    row = IdempotencyKey.objects.filter(user_id=user_pk, scope=SCOPE, key=key)
-    if not created:
-        stored = row.values_list("response", flat=True).first()
-        # no stored answer: the first request is still sending it, or failed after holding the
-        # amount; the withdrawal as it is now (never sent a second time from here)
-        replay = (
-            Response(stored["body"], status=stored["status"]) if stored else _created(withdrawal)
-        )
-        replay[REPLAYED_HEADER] = "true"
-        return replay
-    if withdrawal.status == Withdrawal.Status.APPROVED:  # no approval needed: send it now
-        withdrawal = services.send_withdrawal(withdrawal)
-    response = _created(withdrawal)
-    body = json.loads(json.dumps(response.data, cls=JSONEncoder))
-    row.filter(response__isnull=True).update(
-        response={"status": response.status_code, "body": body}
-    )
-    return response
-
-
 @extend_schema_view(
     get=extend_schema(responses={200: WithdrawalSerializer(many=True), **errors(400, 401, 404)})
 )
@@ -207,17 +165,27 @@ class WithdrawalListCreateView(ZhifuAPI, generics.ListAPIView[Withdrawal]):
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         values["amount"] = _amount(values["amount"])  # "30" and "30.00": one request
-        key = request.headers.get(HEADER)
-        if key is not None:
-            return _once(request, key, values)
-        withdrawal = services.request_withdrawal(
-            request.user,
-            values["amount"],
-            payee_type=values["payee_type"],
-            payee=values["payee"],
-            payee_name=values["payee_name"],
+        options = {k: values[k] for k in ("payee_type", "payee", "payee_name")}
+
+        def create() -> Withdrawal:  # database work only: the amount is held, nothing sent
+            return services.request_withdrawal(
+                request.user, values["amount"], send=False, **options
+            )
+
+        def respond(withdrawal: Withdrawal) -> Response:  # no transaction open: the gateway
+            if withdrawal.status == Withdrawal.Status.APPROVED:  # no approval needed
+                withdrawal = services.send_withdrawal(withdrawal)
+            return _created(withdrawal)
+
+        return create_once(
+            request,
+            scope=SCOPE,
+            data=values,
+            create=create,
+            respond=respond,
+            load=lambda ref: _mine(request).get(pk=int(ref)),
+            ref=lambda withdrawal: str(withdrawal.pk),
         )
-        return _created(withdrawal)
 
 
 class WithdrawalDetailView(ZhifuAPI, APIView):
