@@ -13,8 +13,8 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-
 from shop.models import Goods
+
 from zhifu.models import Order
 from zhifu.services.orders import create_order_from_skus
 from zhifu.services.payments import start_payment
