@@ -9,7 +9,6 @@ from typing import Any
 
 from django.core.validators import RegexValidator
 from django.db.models import QuerySet
-from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -29,6 +28,7 @@ from common.inputs import limit
 from common.types import AuthenticatedRequest
 from zhifu.api.amounts import AmountField
 from zhifu.api.idempotency import create_once
+from zhifu.api.paths import row_id
 from zhifu.api.schema import IDEMPOTENCY_KEY, errors
 from zhifu.models import Order
 from zhifu.payer import payer_from_request
@@ -113,10 +113,7 @@ ARTICLE_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)
 
 
 def _article(pk: str, articles: QuerySet[Article]) -> Article:
-    # ASCII digits only ("²".isdigit() is true); anything else is no article: a JSON 404.
-    if not (pk.isascii() and pk.isdigit() and len(pk) <= 18):
-        raise Http404
-    return get_object_or_404(articles, pk=int(pk))
+    return get_object_or_404(articles, pk=row_id(pk))  # anything else than an id: a JSON 404
 
 
 class ArticleListView(APIView):

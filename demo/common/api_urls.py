@@ -5,8 +5,7 @@ from . import api
 urlpatterns = [
     path("catalog/", api.CatalogView.as_view(), name="api-catalog"),
     path("articles/", api.ArticleListView.as_view(), name="api-articles"),
-    # <str:pk>, not <int:pk>: "-1" or "x" then reach the view and get the API's JSON 404
-    # instead of the site's HTML page.
+    # <str:pk>, not <int:pk>: see zhifu.api.paths
     path("articles/<str:pk>/", api.ArticleDetailView.as_view(), name="api-article"),
     path("articles/<str:pk>/rewards/", api.ArticleRewardView.as_view(), name="api-article-rewards"),
     path("me/coupons/", api.MyCouponsView.as_view(), name="api-my-coupons"),

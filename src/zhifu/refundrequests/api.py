@@ -9,12 +9,11 @@ once), or 200 with the same request when it is sent again (a double submit); wit
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
@@ -22,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..api.idempotency import create_once
+from ..api.paths import id_parameter, row_id
 from ..api.schema import IDEMPOTENCY_KEY, errors
 from ..api.serializers import NOT_BLANK
 from ..api.views import ZhifuAPI
@@ -102,9 +102,6 @@ def _body(req: RefundRequest) -> dict[str, Any]:
     return dict(RefundRequestSerializer(req).data)
 
 
-_ID = re.compile(r"[0-9]{1,18}")
-
-
 def _mine(request: Request) -> QuerySet[RefundRequest]:
     user_pk: Any = request.user.pk  # signed in (IsAuthenticated)
     return RefundRequest.objects.filter(user_id=user_pk).select_related("order", "refund__attempt")
@@ -168,12 +165,8 @@ class RefundRequestListCreateView(ZhifuAPI, generics.ListAPIView[RefundRequest])
 
 class RefundRequestDetailView(ZhifuAPI, APIView):
     @extend_schema(
-        parameters=[
-            OpenApiParameter("id", int, OpenApiParameter.PATH, description="the request's id")
-        ],
+        parameters=[id_parameter("request")],
         responses={200: RefundRequestSerializer, **errors(401, 404)},
     )
     def get(self, request: Request, pk: str) -> Response:
-        if not _ID.fullmatch(pk):  # negative, not a number, or beyond a bigint
-            raise NotFound()
-        return Response(_body(get_object_or_404(_mine(request), pk=int(pk))))
+        return Response(_body(get_object_or_404(_mine(request), pk=row_id(pk))))

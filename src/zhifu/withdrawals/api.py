@@ -15,20 +15,19 @@ open, and the answer is stored with the key.
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from typing import Any
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..api.idempotency import create_once
+from ..api.paths import id_parameter, row_id
 from ..api.schema import IDEMPOTENCY_KEY, errors
 from ..api.serializers import NOT_BLANK, StrictCharField
 from ..api.views import ZhifuAPI
@@ -113,9 +112,6 @@ def _body(withdrawal: Withdrawal) -> dict[str, Any]:
     return dict(WithdrawalSerializer(withdrawal).data)
 
 
-_ID = re.compile(r"[0-9]{1,18}")
-
-
 def _mine(request: Request) -> QuerySet[Withdrawal]:
     user_pk: Any = request.user.pk  # signed in (IsAuthenticated)
     return Withdrawal.objects.filter(user_id=user_pk)
@@ -192,12 +188,8 @@ class WithdrawalDetailView(ZhifuAPI, APIView):
     """One of the signed-in user's withdrawals, as it is now."""
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("id", int, OpenApiParameter.PATH, description="the withdrawal's id")
-        ],
+        parameters=[id_parameter("withdrawal")],
         responses={200: WithdrawalSerializer, **errors(401, 404)},
     )
     def get(self, request: Request, pk: str) -> Response:
-        if not _ID.fullmatch(pk):  # negative, not a number, or beyond a bigint
-            raise NotFound()
-        return Response(_body(get_object_or_404(_mine(request), pk=int(pk))))
+        return Response(_body(get_object_or_404(_mine(request), pk=row_id(pk))))
