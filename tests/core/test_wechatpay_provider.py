@@ -665,3 +665,112 @@ def test_a_stored_notification_swept_later_is_checked_against_its_arrival(
     assert reconcile_payments(now=later).swept == 1
     assert Notification.objects.get(pk=note.pk).outcome == "applied"
     assert fulfilled == [("paid", order.out_trade_no)]
+
+
+# --- surplus payments, against the sandbox's WeChat Pay ----------------------------------------
+
+CLOSE_PATH = "/v3/pay/transactions/out-trade-no/"  # closing (and querying) an order
+
+
+@pytest.fixture
+def sandbox_wechat(sandbox_zhifu, settings, live_server):
+    """The site sells with WeChat Pay too: the sandbox's merchant in public-key mode, notifying
+    the live server. WeChat faults are cleared before and after, pending retries abandoned."""
+    sb = sandbox_zhifu
+    sb.wechat_mode("public_key")
+    sb.wechat_faults(reset=True)
+    settings.ZHIFU = {
+        **settings.ZHIFU,
+        "PROVIDERS": [*DEFAULTS["PROVIDERS"], PROVIDER],
+        "WECHATPAY": sb.wechatpay_settings(live_server.url + NOTIFY),
+    }
+    yield sb
+    sb.wechat_faults(reset=True)
+    httpx.post(sb.url + "/sandbox/api/wechat/notifications/abandon", json={}, timeout=30)
+
+
+def _refunds_settled(sb, out_trade_no: str):
+    """The refunds WeChat holds for the order, once every one of them is settled."""
+
+    def settled():
+        refunds = sb.wechat_order(out_trade_no)["refunds"]
+        return refunds if refunds and all(r["status"] != "PROCESSING" for r in refunds) else None
+
+    return settled
+
+
+def test_a_second_wechat_payment_is_refunded_automatically_at_the_sandbox(
+    sandbox_wechat, user, fulfilled
+):
+    """The buyer has the QR code (Native) open and pays on the phone (H5) too; closing the QR
+    code's order at WeChat failed when the H5 payment started, so both are paid. The order is
+    paid once; the second payment becomes extra and its whole amount is refunded at WeChat."""
+    sb = sandbox_wechat
+    order = make_order(user, "12.30")
+    first = start_payment(order, "wechat_native", user=user).attempt
+    sb.wechat_faults(api_errors=1, paths=[CLOSE_PATH])
+    second = start_payment(order, "wechat_h5", user=user, payer=Payer(ip="203.0.113.7")).attempt
+    sb.wechat_faults(api_errors=0, paths=[])
+    assert first.out_trade_no != second.out_trade_no
+    assert sb.wechat_order(first.out_trade_no)["trade_state"] == "NOTPAY"  # not closed there
+
+    sb.wechat_pay(second.out_trade_no)  # the phone
+    assert wait_until(lambda: Order.objects.get(pk=order.pk).status == Order.Status.PAID)
+    sb.wechat_pay(first.out_trade_no)  # the QR code, scanned as well
+    refunds = wait_until(_refunds_settled(sb, first.out_trade_no), timeout=30)
+    assert [(r["refund"], r["status"]) for r in refunds or []] == [("12.30", "SUCCESS")]
+    assert sb.wechat_order(second.out_trade_no)["refunds"] == []
+
+    refund = Refund.objects.get(order=order)
+    assert wait_until(
+        lambda: Refund.objects.get(pk=refund.pk).status == Refund.Status.SUCCEEDED, timeout=30
+    )  # by WeChat's REFUND.SUCCESS notification
+    assert refund.automatic and refund.attempt_id == first.pk
+    assert refund.out_request_no == refunds[0]["out_refund_no"]
+    assert refund.amount == Decimal("12.30")
+    assert PaymentAttempt.objects.get(pk=first.pk).status == PaymentAttempt.Status.EXTRA
+    assert PaymentAttempt.objects.get(pk=second.pk).status == PaymentAttempt.Status.SUCCEEDED
+    assert Order.objects.get(pk=order.pk).status == Order.Status.PAID
+    assert fulfilled == [("paid", order.out_trade_no)]  # fulfilled once, never reversed
+    outcomes = set(Notification.objects.values_list("outcome", flat=True))
+    assert outcomes <= {"applied", "duplicate"}, outcomes
+
+
+@pytest.mark.parametrize("policy", ["refund", "flag"])
+def test_a_wechat_payment_after_expiry_follows_the_late_payment_policy(
+    sandbox_wechat, settings, user, fulfilled, policy
+):
+    """The order expired, but closing its order at WeChat failed, and the buyer paid the QR code
+    anyway. ``LATE_PAYMENT_POLICY``: ``refund`` sends the whole amount back through WeChat;
+    ``flag`` keeps it and marks the order for a person. The order stays expired either way."""
+    sb = sandbox_wechat
+    settings.ZHIFU = {**settings.ZHIFU, "LATE_PAYMENT_POLICY": policy}
+    order = make_order(user, "8.80")
+    attempt = start_payment(order, "wechat_native", user=user).attempt
+    sb.wechat_faults(api_errors=1, paths=[CLOSE_PATH])
+    assert expire_orders(now=order.expires_at + timedelta(seconds=1)) == 1
+    sb.wechat_faults(api_errors=0, paths=[])
+    assert sb.wechat_order(attempt.out_trade_no)["trade_state"] == "NOTPAY"
+
+    sb.wechat_pay(attempt.out_trade_no)  # scanned after the order expired
+    assert wait_until(
+        lambda: PaymentAttempt.objects.get(pk=attempt.pk).status == PaymentAttempt.Status.EXTRA
+    )
+    order.refresh_from_db()
+    assert order.status == Order.Status.EXPIRED
+    if policy == "refund":
+        refunds = wait_until(_refunds_settled(sb, attempt.out_trade_no), timeout=30)
+        assert [(r["refund"], r["status"]) for r in refunds or []] == [("8.80", "SUCCESS")]
+        refund = Refund.objects.get(order=order)
+        assert refund.automatic and refund.out_request_no == refunds[0]["out_refund_no"]
+        assert wait_until(
+            lambda: Refund.objects.get(pk=refund.pk).status == Refund.Status.SUCCEEDED,
+            timeout=30,
+        )
+        assert not order.needs_attention
+    else:
+        assert not Refund.objects.exists()  # made with the payment's transaction, or never
+        assert order.needs_attention and attempt.out_trade_no in order.attention_reason
+        assert sb.wechat_order(attempt.out_trade_no)["refunds"] == []
+        assert sb.wechat_order(attempt.out_trade_no)["trade_state"] == "SUCCESS"  # money kept
+    assert fulfilled == [("expired", order.out_trade_no)]

@@ -1,5 +1,6 @@
 """The reliability suite's stack: one fresh PostgreSQL database, the demo site under gunicorn
-(3 sync workers) and a real sandbox for the session, plus a pool of client processes.
+(3 sync workers) selling with Alipay and WeChat Pay, and a real sandbox (both gateways) for the
+session, plus a pool of client processes.
 
 PostgreSQL only: SQLite serialises every writer, so none of these faults can happen there."""
 
@@ -16,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from tests.reliability.buyer import Buyers
-from tests.reliability.stack import Site, create_database, drop_database
+from tests.reliability.buyer import Buyers, abandon_wechat_notifications
+from tests.reliability.stack import Site, create_database, drop_database, wechat_env
 
 FIGURES: list[str] = []
 
@@ -55,7 +56,7 @@ def site(pg_server: str, gateway: Any) -> Iterator[Site]:
     name = f"zhifu_reliability_{os.getpid()}"
     url = create_database(pg_server, name)
     root = Path(tempfile.mkdtemp(prefix="zhifu-reliability-"))
-    site = Site(root, url, gateway.data_dir)
+    site = Site(root, url, gateway.data_dir, **wechat_env(gateway))
     try:
         site.migrate()
         site.start()
@@ -78,10 +79,13 @@ def pool() -> Iterator[ProcessPoolExecutor]:
 def buyers(
     site: Site, gateway: Any, pool: ProcessPoolExecutor, capsys: pytest.CaptureFixture[str]
 ) -> Iterator[Buyers]:
-    """The test's own users and catalog rows; notifications are recorded by the sandbox but
-    not sent (the test delivers them), and nothing pending is left behind."""
+    """The test's own users and catalog rows; notifications (Alipay's and WeChat's) are
+    recorded by the sandbox but not sent (the test delivers them), and nothing pending is left
+    behind."""
     gateway.faults(reset=True)
     gateway.faults(drop_notifications=100000)
+    gateway.wechat_faults(reset=True)
+    gateway.wechat_faults(drop_notifications=100000)
 
     def say(line: str) -> None:
         FIGURES.append(line)
@@ -90,4 +94,19 @@ def buyers(
 
     yield Buyers(site, gateway, pool, say)
     gateway.abandon_notifications()
+    abandon_wechat_notifications(gateway)
     gateway.faults(reset=True)
+    gateway.wechat_faults(reset=True)
+
+
+@pytest.fixture
+def wechat(buyers: Buyers) -> Buyers:
+    """The same, for a test of WeChat Pay: the site must offer it, configured in public-key
+    mode against the sandbox and telling WeChat to notify the site itself."""
+    conf = buyers.site.run("wechat")
+    assert "wechatpay" in conf["providers"], conf
+    assert conf["checks"] == [], conf["checks"]
+    assert conf["public_key_mode"], conf
+    assert conf["notify_url"] == buyers.site.wechat_notify_url, conf
+    assert conf["gateway_url"].rstrip("/") == buyers.gateway.url.rstrip("/"), conf
+    return buyers

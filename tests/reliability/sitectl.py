@@ -114,7 +114,9 @@ def audit(spec: dict[str, Any]) -> dict[str, Any]:
             paid_attempts[a.order.out_trade_no] += 1
         elif a.status == PaymentAttempt.Status.EXTRA:
             extra_attempts[a.order.out_trade_no] += 1
-    in_body = reduce(operator.or_, (Q(body__contains=n) for n in attempt_numbers), Q(pk__in=[]))
+    # WeChat's notifications are encrypted: their event ids (in the clear) find them
+    needles = [*attempt_numbers, *spec.get("notification_ids", [])]
+    in_body = reduce(operator.or_, (Q(body__contains=n) for n in needles), Q(pk__in=[]))
     outcomes = Counter(Notification.objects.filter(in_body).values_list("outcome", flat=True))
     refunds: dict[str, list[dict[str, Any]]] = {}
     for r in Refund.objects.filter(order__out_trade_no__in=numbers).select_related("order"):
@@ -182,7 +184,33 @@ def audit(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-COMMANDS = {"seed": seed, "reconcile": reconcile, "retry_refunds": retry_refunds, "audit": audit}
+def wechat(spec: dict[str, Any]) -> dict[str, Any]:
+    """How the site is configured for WeChat Pay: the providers offered, the WeChat Pay
+    provider's own checks, its key mode and where WeChat is told to notify."""
+    from django.conf import settings
+
+    from zhifu.providers import registry
+
+    names = [p.name for p in registry.all_providers()]
+    conf = settings.ZHIFU.get("WECHATPAY") or {}
+    return {
+        "providers": names,
+        "checks": [f"{m.id}: {m.msg}" for m in registry.get("wechatpay").check()]
+        if "wechatpay" in names
+        else [],
+        "public_key_mode": bool(conf.get("PUBLIC_KEY")) and not conf.get("PLATFORM_CERT_DIR"),
+        "notify_url": conf.get("NOTIFY_URL", ""),
+        "gateway_url": conf.get("GATEWAY_URL", ""),
+    }
+
+
+COMMANDS = {
+    "seed": seed,
+    "reconcile": reconcile,
+    "retry_refunds": retry_refunds,
+    "audit": audit,
+    "wechat": wechat,
+}
 
 
 def serve() -> None:

@@ -3,7 +3,8 @@
 - a fresh PostgreSQL database on the server of ``DATABASE_URL`` (or on a throwaway cluster, see
   :class:`Cluster`), migrated with the demo's migrations and dropped at the end;
 - the demo site under gunicorn with several sync worker processes (``demo_site.settings``);
-- a real zhifu sandbox (``SandboxServer``) whose data dir gives the site its keys.
+- a real zhifu sandbox (``SandboxServer``) whose data dir gives the site its keys, for Alipay
+  and for WeChat Pay (its merchant in public-key mode, notifying the site: :func:`wechat_env`).
 
 Nothing here imports Django: the site's state is read through ``sitectl`` in a process of its own.
 """
@@ -56,6 +57,18 @@ def drop_database(server_url: str, name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def wechat_env(gateway: Any) -> dict[str, str]:
+    """The site's WeChat Pay settings beyond what the sandbox's ``sandbox.json`` gives: the
+    sandbox's merchant put in public-key mode, and WeChat Pay's public key and its id named
+    explicitly (the notify URL is the site's own, see :class:`Site`)."""
+    gateway.wechat_mode("public_key")
+    info = gateway.wechat_info
+    return {
+        "ZHIFU_WECHATPAY_PUBLIC_KEY": info["key_files"]["wechatpay_public_key"],
+        "ZHIFU_WECHATPAY_PUBLIC_KEY_ID": info["wechatpay_public_key_id"],
+    }
+
+
 def attempt_number(pay_url: str) -> str:
     """The payment attempt's out_trade_no, from the signed page-pay URL's biz_content."""
     biz = parse_qs(urlsplit(pay_url).query)["biz_content"][0]
@@ -85,6 +98,7 @@ class Site:
             "ZHIFU_SANDBOX_DIR": str(sandbox_dir),
             "DEMO_SITE_URL": self.url,
             "CELERY_BROKER_URL": "memory://",
+            "ZHIFU_WECHATPAY_NOTIFY_URL": self.url + "/zhifu/wechatpay/notify/",
             **env,
         }
         self.env.pop("PYTEST_VERSION", None)  # the settings would take the site for a tool
@@ -95,6 +109,10 @@ class Site:
     @property
     def notify_url(self) -> str:
         return self.url + "/zhifu/alipay/notify/"
+
+    @property
+    def wechat_notify_url(self) -> str:
+        return self.url + "/zhifu/wechatpay/notify/"
 
     def run(self, command: str, arg: dict[str, Any] | None = None) -> Any:
         """A ``sitectl`` command inside the site (one process serves them all); its answer."""

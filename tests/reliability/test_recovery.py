@@ -174,3 +174,116 @@ def test_second_and_late_payments_are_refunded(buyers: Buyers) -> None:
     total = Decimal(orders[first.order]["total"]) + Decimal(orders[extra.order]["total"])
     assert refunded_at_gateway == total
     assert double == []
+
+
+def test_every_wechat_notification_lost_reconcile_pays_every_order(wechat: Buyers) -> None:
+    """WeChat Pay's notifications all lost (the sandbox drops every one): the reconcile job asks
+    WeChat (``GET /v3/pay/transactions/out-trade-no/…``) and pays every order, Native and H5."""
+    buyers = wechat
+    names = [f"{kind}{i}" for kind in ("goods", "course", "reward", "topup") for i in range(2)]
+    rows = buyers.seed(users=[*names, "author"], goods=2, courses=1, articles=["author"])
+    tokens = {n: rows["users"][n]["token"] for n in names}
+
+    def buy(name: str) -> Purchase:
+        token = tokens[name]
+        channel = "wechat_native" if name.endswith("0") else "wechat_h5"
+        if name.startswith("goods"):
+            return buyers.pay(buyers.goods_order(token, rows["goods"], channel=channel))
+        if name.startswith("course"):
+            skus = [rows["courses"][0]["sku"]]
+            return buyers.pay(buyers.course_order(token, skus, channel=channel))
+        if name.startswith("reward"):
+            article = rows["articles"]["author"]
+            return buyers.pay(buyers.reward(token, article, "2.00", channel=channel))
+        return buyers.pay(buyers.top_up(token, "4.00", channel=channel))
+
+    with ThreadPoolExecutor(4) as threads:
+        purchases = list(threads.map(buy, names))
+    before = buyers.audit(purchases)
+    assert {o["status"] for o in before["orders"].values()} == {"pending"}  # nothing delivered
+    paid_at_wechat = {buyers.gateway.wechat_order(p.attempt)["trade_state"] for p in purchases}
+    assert paid_at_wechat == {"SUCCESS"}
+
+    report = buyers.site.run("reconcile")
+    again = buyers.site.run("reconcile")
+    course = rows["courses"][0]["id"]
+    state = buyers.audit(purchases, goods=rows["goods"], courses=[course])
+    double = doubles(state, rows["goods"], {str(course): 2})
+    missing = lost(state, [p.order for p in purchases])
+    buyers.say(
+        f"WeChat notifications all lost: {len(purchases)} orders of 4 kinds paid at WeChat "
+        f"(Native and H5), 0 delivered; reconcile checked {report['checked']}, paid "
+        f"{report['paid']} (then {again['paid']} more): {len(double)} double, {len(missing)} lost"
+    )
+    assert report["paid"] == len(purchases) and report["errors"] == 0
+    assert again["paid"] == 0
+    assert double == []
+    assert missing == []
+
+
+def test_second_and_late_wechat_payments_are_refunded(wechat: Buyers) -> None:
+    """The Alipay test above, through WeChat Pay: an order paid on the phone (H5) and again by
+    scanning a new code (Native) — the first order could no longer be closed at WeChat — and an
+    order paid after it was cancelled (closing it at WeChat failed). Every TRANSACTION.SUCCESS
+    delivered 3 times at once; the two surplus payments are refunded automatically, WeChat
+    settles the refunds (PROCESSING, then REFUND.SUCCESS, delivered twice)."""
+    buyers = wechat
+    rows = buyers.seed(users=["b0", "b1"], goods=2)
+    token, late_token = rows["users"]["b0"]["token"], rows["users"]["b1"]["token"]
+    first = buyers.pay(buyers.goods_order(token, rows["goods"], channel="wechat_h5"))
+    second = buyers.pay(buyers.start(token, first.order, channel="wechat_native"))
+    extra = buyers.goods_order(late_token, rows["goods"][:1], channel="wechat_h5")
+    close = "/v3/pay/transactions/out-trade-no/"
+    buyers.gateway.wechat_faults(api_errors=1, paths=[close])
+    buyers.api(late_token, f"/api/orders/{extra.order}/cancel/")
+    buyers.gateway.wechat_faults(api_errors=0, paths=[])
+    buyers.pay(extra)
+
+    purchases = [first, second, extra]
+    events, jobs = [], []
+    for p in purchases:
+        event, body = buyers.wechat_notification(p)
+        events.append(event)
+        jobs += [buyers.wechat_notify_job(body) for _ in range(3)]
+    answers = buyers.deliver(jobs)
+
+    # the refunds were sent to WeChat after the payments' commits: PROCESSING, then settled
+    # there seconds later with a REFUND.SUCCESS notification (dropped: delivered here)
+    def refunded_at_wechat() -> list[Purchase]:
+        return [p for p in purchases if buyers.gateway.wechat_order(p.attempt)["refunds"]]
+
+    settled = wait_until(lambda: len(refunded_at_wechat()) == 2, timeout=30)
+    assert settled, [buyers.gateway.wechat_order(p.attempt) for p in purchases]
+    refunded = refunded_at_wechat()
+    refund_jobs = []
+    for p in refunded:
+        event, body = buyers.wechat_event(p, "REFUND.SUCCESS")
+        events.append(event)
+        refund_jobs += [buyers.wechat_notify_job(body) for _ in range(2)]
+    refund_answers = buyers.deliver(refund_jobs)
+
+    state = buyers.audit(purchases, goods=rows["goods"], notification_ids=events)
+    orders = state["orders"]
+    at_wechat = [r for p in purchases for r in buyers.gateway.wechat_order(p.attempt)["refunds"]]
+    refunded_at_gateway = sum(Decimal(r["refund"]) for r in at_wechat)
+    double = doubles(state, rows["goods"], {})
+    buyers.say(
+        f"WeChat surplus payments: 1 order paid twice (H5, then Native) + 1 paid after it was "
+        f"cancelled, {len(answers.replies)} deliveries ({answers.by_status()}), then "
+        f"{len(refund_answers.replies)} REFUND.SUCCESS deliveries "
+        f"({refund_answers.by_status()}): refunds {state['refunds']}, "
+        f"¥{refunded_at_gateway} refunded at WeChat ({[r['status'] for r in at_wechat]}), "
+        f"{len(double)} double; notifications {state['notification_outcomes']}"
+    )
+    assert answers.failures() == [] and refund_answers.failures() == []
+    assert orders[first.order]["status"] == "paid"
+    assert (orders[first.order]["paid_attempts"], orders[first.order]["extra_attempts"]) == (1, 1)
+    assert orders[extra.order]["status"] == "cancelled"
+    assert orders[extra.order]["extra_attempts"] == 1
+    assert [r["automatic"] for r in state["refunds"][first.order]] == [True]
+    assert [r["automatic"] for r in state["refunds"][extra.order]] == [True]
+    assert {r["status"] for rs in state["refunds"].values() for r in rs} == {"succeeded"}
+    assert {r["status"] for r in at_wechat} == {"SUCCESS"} and len(at_wechat) == 2
+    total = Decimal(orders[first.order]["total"]) + Decimal(orders[extra.order]["total"])
+    assert refunded_at_gateway == total
+    assert double == []

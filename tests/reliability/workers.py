@@ -21,6 +21,16 @@ def post_form(job: tuple[str, dict[str, str]], timeout: httpx.Timeout = TIMEOUT)
     return response.status_code, response.text[:200]
 
 
+def post_signed(job: tuple[str, dict[str, str], bytes]) -> tuple[int, str]:
+    """A body POSTed as is with its headers, as WeChat Pay posts a signed notification."""
+    url, headers, body = job
+    try:
+        response = httpx.post(url, content=body, headers=headers, timeout=TIMEOUT)
+    except httpx.HTTPError as exc:
+        return 0, f"{type(exc).__name__}: {exc}"
+    return response.status_code, response.text[:200]
+
+
 def get(url: str) -> tuple[int, str]:
     try:
         response = httpx.get(url, timeout=TIMEOUT)
@@ -41,12 +51,14 @@ def post_json(job: tuple[str, str, dict[str, Any]]) -> tuple[int, str]:
 
 
 def call(job: tuple[str, Any]) -> tuple[int, str]:
-    """One job of a mixed batch: ``("form", (url, form))``, ``("get", url)`` or
-    ``("json", (url, token, body))``; ``"form-12s"`` gives up after 12 seconds, as Alipay
-    gives up on a site that does not answer."""
+    """One job of a mixed batch: ``("form", (url, form))``, ``("wechat", (url, headers,
+    body))``, ``("get", url)`` or ``("json", (url, token, body))``; ``"form-12s"`` gives up
+    after 12 seconds, as Alipay gives up on a site that does not answer."""
     kind, arg = job
     if kind == "form":
         return post_form(arg)
+    if kind == "wechat":
+        return post_signed(arg)
     if kind == "form-12s":
         return post_form(arg, httpx.Timeout(12.0))
     if kind == "get":
