@@ -136,6 +136,27 @@ def sandbox_zhifu(settings, sandbox, live_server):
 
 
 @pytest.fixture
+def sandbox_wechat(sandbox_zhifu, settings, live_server):
+    """The site sells with WeChat Pay too: the sandbox's merchant in public-key mode, notifying
+    the live server. WeChat faults are cleared before and after, pending retries abandoned."""
+    import httpx
+
+    from zhifu.conf import DEFAULTS
+
+    sb = sandbox_zhifu
+    sb.wechat_mode("public_key")
+    sb.wechat_faults(reset=True)
+    settings.ZHIFU = {
+        **settings.ZHIFU,
+        "PROVIDERS": [*DEFAULTS["PROVIDERS"], "zhifu.providers.wechatpay.WechatPayProvider"],
+        "WECHATPAY": sb.wechatpay_settings(live_server.url + "/zhifu/wechatpay/notify/"),
+    }
+    yield sb
+    sb.wechat_faults(reset=True)
+    httpx.post(sb.url + "/sandbox/api/wechat/notifications/abandon", json={}, timeout=30)
+
+
+@pytest.fixture
 def user(django_user_model):
     return django_user_model.objects.create_user("buyer", password="pw-buyer-1")
 

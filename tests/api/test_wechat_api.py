@@ -18,7 +18,6 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from tests.conftest import wait_until
 from tests.core.factories import make_order
-from zhifu.conf import DEFAULTS
 from zhifu.models import Notification, Order, PaymentAttempt, Refund
 from zhifu.payer import client_ip, payer_from_request
 
@@ -27,21 +26,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 PROVIDER = "zhifu.providers.wechatpay.WechatPayProvider"
 NOTIFY = "/zhifu/wechatpay/notify/"
 RETURN = "/zhifu/wechatpay/return/"
-
-
-@pytest.fixture
-def wechat_site(sandbox_zhifu, settings, live_server) -> Any:
-    """The site sells with Alipay, the wallet and WeChat Pay; WeChat is the sandbox."""
-    sb = sandbox_zhifu
-    sb.wechat_mode("public_key")
-    sb.wechat_faults(reset=True)
-    settings.ZHIFU = {
-        **settings.ZHIFU,
-        "PROVIDERS": [*DEFAULTS["PROVIDERS"], PROVIDER],
-        "WECHATPAY": sb.wechatpay_settings(live_server.url + NOTIFY),
-    }
-    yield sb
-    sb.wechat_faults(reset=True)
 
 
 def api_client(live_server: Any, user: Any) -> httpx.Client:
@@ -54,7 +38,7 @@ def api_client(live_server: Any, user: Any) -> httpx.Client:
 
 
 @pytest.fixture
-def api(wechat_site, live_server, user):
+def api(sandbox_wechat, live_server, user):
     with api_client(live_server, user) as client:
         yield client
 
@@ -85,7 +69,7 @@ def sandbox_user(sb: Any) -> dict[str, Any]:
 # -- Native -----------------------------------------------------------------------------------
 
 
-def test_native_create_and_pay_in_one_call(api, wechat_site, product, fulfilled):
+def test_native_create_and_pay_in_one_call(api, sandbox_wechat, product, fulfilled):
     body = new_order(api, channel="wechat_native")
     payment = body["payment"]
     assert payment["channel"] == "wechat_native"
@@ -100,7 +84,7 @@ def test_native_create_and_pay_in_one_call(api, wechat_site, product, fulfilled)
     assert again.json()["payment_out_trade_no"] == payment["payment_out_trade_no"]
     assert again.json()["qr_code"] == payment["qr_code"]
 
-    wechat_site.wechat_pay(payment["payment_out_trade_no"])
+    sandbox_wechat.wechat_pay(payment["payment_out_trade_no"])
     assert wait_until(lambda: paid(body["out_trade_no"]))
     assert api.get(f"/api/orders/{body['out_trade_no']}/").json()["status"] == "paid"
     assert fulfilled == [("paid", body["out_trade_no"])]
@@ -110,7 +94,7 @@ def test_native_create_and_pay_in_one_call(api, wechat_site, product, fulfilled)
 
 
 def test_h5_pay_url_brings_the_buyer_back_to_the_given_return_url(
-    api, wechat_site, live_server, product, fulfilled
+    api, sandbox_wechat, live_server, product, fulfilled
 ):
     order = new_order(api)
     response = api.post(
@@ -122,7 +106,7 @@ def test_h5_pay_url_brings_the_buyer_back_to_the_given_return_url(
     number = payment["payment_out_trade_no"]
     assert payment["qr_code"] == "" and payment["js_params"] == {}
     pay_url = payment["pay_url"]
-    assert pay_url.startswith(wechat_site.url + "/cgi-bin/mmpayweb-bin/checkmweb?prepay_id=")
+    assert pay_url.startswith(sandbox_wechat.url + "/cgi-bin/mmpayweb-bin/checkmweb?prepay_id=")
     # the path became this site's absolute URL, naming the trade for the return view
     back = parse_qs(urlsplit(pay_url).query)["redirect_url"][0]
     assert back == f"{live_server.url}{RETURN}?out_trade_no={number}"
@@ -131,7 +115,7 @@ def test_h5_pay_url_brings_the_buyer_back_to_the_given_return_url(
     with httpx.Client(timeout=30.0, follow_redirects=True) as browser:
         wallet = browser.get(pay_url)
         assert wallet.status_code == 200 and "/wechat/pay/" in str(wallet.url)
-        buyer = sandbox_user(wechat_site)
+        buyer = sandbox_user(sandbox_wechat)
         answer = browser.post(
             str(wallet.url),
             data={"action": "pay", "login": buyer["login"], "password": buyer["password"]},
@@ -179,8 +163,8 @@ def test_a_return_url_of_this_site_may_be_absolute(api, live_server, product):
 # -- JSAPI ------------------------------------------------------------------------------------
 
 
-def test_jsapi_js_params_are_accepted_by_wechats_bridge(api, wechat_site, product, fulfilled):
-    buyer = sandbox_user(wechat_site)
+def test_jsapi_js_params_are_accepted_by_wechats_bridge(api, sandbox_wechat, product, fulfilled):
+    buyer = sandbox_user(sandbox_wechat)
     order = new_order(api)
     response = api.post(
         f"/api/orders/{order['out_trade_no']}/pay/",
@@ -190,13 +174,13 @@ def test_jsapi_js_params_are_accepted_by_wechats_bridge(api, wechat_site, produc
     payment = response.json()
     params = payment["js_params"]
     assert set(params) == {"appId", "timeStamp", "nonceStr", "package", "signType", "paySign"}
-    assert params["appId"] == wechat_site.wechat_info["appid"]
+    assert params["appId"] == sandbox_wechat.wechat_info["appid"]
     assert params["package"].startswith("prepay_id=") and params["signType"] == "RSA"
     assert params["timeStamp"].isdigit()  # a string, as getBrandWCPayRequest wants it
     assert payment["pay_url"] == payment["qr_code"] == ""
 
     # what WeixinJSBridge.invoke("getBrandWCPayRequest", params) does in WeChat's browser
-    with httpx.Client(base_url=wechat_site.url, timeout=30.0) as bridge:
+    with httpx.Client(base_url=sandbox_wechat.url, timeout=30.0) as bridge:
         check = bridge.post("/wechat/jsapi/check", json=params).json()
         assert check["ok"] is True, check
         forged = bridge.post("/wechat/jsapi/check", json={**params, "nonceStr": "x" * 32}).json()
@@ -212,11 +196,11 @@ def test_jsapi_js_params_are_accepted_by_wechats_bridge(api, wechat_site, produc
     assert fulfilled == [("paid", order["out_trade_no"])]
 
 
-def test_jsapi_in_the_creating_call(api, wechat_site, product):
-    buyer = sandbox_user(wechat_site)
+def test_jsapi_in_the_creating_call(api, sandbox_wechat, product):
+    buyer = sandbox_user(sandbox_wechat)
     body = new_order(api, channel="wechat_jsapi", openid=buyer["openid"])
     assert body["payment"]["js_params"]["package"].startswith("prepay_id=")
-    assert wechat_site.wechat_order(body["payment"]["payment_out_trade_no"])["trade_state"] == (
+    assert sandbox_wechat.wechat_order(body["payment"]["payment_out_trade_no"])["trade_state"] == (
         "NOTPAY"
     )
 
@@ -330,7 +314,7 @@ def test_the_buyers_ip_behind_declared_proxies(settings, proxies, forwarded, exp
 
 
 def test_h5_tells_wechat_the_buyers_ip_from_behind_the_proxy(
-    wechat_site, settings, live_server, user, product, monkeypatch
+    sandbox_wechat, settings, live_server, user, product, monkeypatch
 ):
     """Over HTTP, with one declared proxy: WeChat is told the address the proxy saw."""
     from zhifu.wechatpay import WechatPayClient
@@ -359,17 +343,17 @@ def test_h5_tells_wechat_the_buyers_ip_from_behind_the_proxy(
 
 
 def test_a_refund_is_pending_until_wechats_notification(
-    wechat_site, live_server, user, refund_staff, product, fulfilled
+    sandbox_wechat, live_server, user, refund_staff, product, fulfilled
 ):
     """WeChat answers a refund PROCESSING: the API says ``pending``; the sandbox's REFUND.SUCCESS
     notification (held back a moment) makes it ``succeeded`` and the order refunded in part."""
     with api_client(live_server, user) as api:
         order = new_order(api, channel="wechat_native")
     number = order["out_trade_no"]
-    wechat_site.wechat_pay(order["payment"]["payment_out_trade_no"])
+    sandbox_wechat.wechat_pay(order["payment"]["payment_out_trade_no"])
     assert wait_until(lambda: paid(number))
 
-    wechat_site.wechat_faults(notification_delay=2.0)  # the notification comes a bit later
+    sandbox_wechat.wechat_faults(notification_delay=2.0)  # the notification comes a bit later
     with api_client(live_server, refund_staff) as staff_api:
         response = staff_api.post(
             "/api/refunds/", json={"out_trade_no": number, "amount": "2.30", "reason": "退课"}
@@ -377,7 +361,7 @@ def test_a_refund_is_pending_until_wechats_notification(
         assert response.status_code == 201, response.text
         assert response.json()["status"] == "pending"  # PROCESSING at WeChat, not "unknown"
     refund = Refund.objects.get(order__out_trade_no=number)
-    assert wechat_site.wechat_order(order["payment"]["payment_out_trade_no"])["trade_state"] == (
+    assert sandbox_wechat.wechat_order(order["payment"]["payment_out_trade_no"])["trade_state"] == (
         "REFUND"
     )
     assert wait_until(
@@ -396,7 +380,7 @@ def test_a_refund_is_pending_until_wechats_notification(
 # -- schemathesis -----------------------------------------------------------------------------
 
 
-def test_schemathesis_on_paying_by_wechat(wechat_site, user, product):
+def test_schemathesis_on_paying_by_wechat(sandbox_wechat, user, product):
     """The two paying operations, in-process (Zhifu's WSGI app, no server) with every channel the
     schema offers — WeChat's among them, the sandbox answering — checked by all of
     schemathesis's checks with the repository's schemathesis.toml: every answer one the schema

@@ -672,23 +672,6 @@ def test_a_stored_notification_swept_later_is_checked_against_its_arrival(
 CLOSE_PATH = "/v3/pay/transactions/out-trade-no/"  # closing (and querying) an order
 
 
-@pytest.fixture
-def sandbox_wechat(sandbox_zhifu, settings, live_server):
-    """The site sells with WeChat Pay too: the sandbox's merchant in public-key mode, notifying
-    the live server. WeChat faults are cleared before and after, pending retries abandoned."""
-    sb = sandbox_zhifu
-    sb.wechat_mode("public_key")
-    sb.wechat_faults(reset=True)
-    settings.ZHIFU = {
-        **settings.ZHIFU,
-        "PROVIDERS": [*DEFAULTS["PROVIDERS"], PROVIDER],
-        "WECHATPAY": sb.wechatpay_settings(live_server.url + NOTIFY),
-    }
-    yield sb
-    sb.wechat_faults(reset=True)
-    httpx.post(sb.url + "/sandbox/api/wechat/notifications/abandon", json={}, timeout=30)
-
-
 def _refunds_settled(sb, out_trade_no: str):
     """The refunds WeChat holds for the order, once every one of them is settled."""
 

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import httpx
 import pytest
 
 from tests.conftest import wait_until
 from tests.refundrequests.conftest import with_policy
-from zhifu.conf import DEFAULTS
 from zhifu.models import Notification, Order, Refund
 from zhifu.refundrequests import services
 from zhifu.refundrequests.models import RefundRequest
@@ -26,23 +24,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 NOTIFY = "/zhifu/wechatpay/notify/"
 HOLD = 1.5  # real seconds the sandbox waits before each notification, once the order is paid
-
-
-@pytest.fixture
-def sandbox_wechat(sandbox_zhifu, settings, live_server):
-    """The site sells with WeChat Pay too: the sandbox's merchant in public-key mode, notifying
-    the live server. WeChat faults are cleared before and after, pending retries abandoned."""
-    sb = sandbox_zhifu
-    sb.wechat_mode("public_key")
-    sb.wechat_faults(reset=True)
-    settings.ZHIFU = {
-        **settings.ZHIFU,
-        "PROVIDERS": [*DEFAULTS["PROVIDERS"], "zhifu.providers.wechatpay.WechatPayProvider"],
-        "WECHATPAY": sb.wechatpay_settings(live_server.url + NOTIFY),
-    }
-    yield sb
-    sb.wechat_faults(reset=True)
-    httpx.post(sb.url + "/sandbox/api/wechat/notifications/abandon", json={}, timeout=30)
 
 
 def paid_with_wechat(sb, user, items) -> Order:
