@@ -23,7 +23,6 @@ from zhifu.payer import client_ip, payer_from_request
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-PROVIDER = "zhifu.providers.wechatpay.WechatPayProvider"
 NOTIFY = "/zhifu/wechatpay/notify/"
 RETURN = "/zhifu/wechatpay/return/"
 
