@@ -436,6 +436,8 @@ WECHAT_OAUTH = {
     "API_URL": os.environ.get("ZHIFU_WECHAT_OAUTH_API_URL")
     or ("https://api.weixin.qq.com" if WECHAT_REAL else _wx_gateway),
 }
+if WECHAT_ENABLED:  # payment links opened in WeChat offer JSAPI too (empty APP_SECRET: not)
+    ZHIFU["WECHATPAY"]["OAUTH"] = WECHAT_OAUTH
 # The sandbox plays WeChat's browser too: its WeixinJSBridge script is included (and allowed by
 # the CSP) only on the JSAPI page, and only when the WeChat gateway is the sandbox.
 WECHAT_SANDBOX_URL = _wx_gateway.rstrip("/") if _wx_sandbox else ""

@@ -7,7 +7,10 @@ its owner in the site's own pages ("my orders"); whoever holds the link's code m
 
 :func:`start_link_payment` starts the order's payment with
 :func:`zhifu.services.payments.start_payment` as the order's own user: the code is the
-authorisation. Nothing here marks anything paid: the gateway's notification (or the reconcile
+authorisation. Inside WeChat's browser a site with WeChat web OAuth configured
+(``ZHIFU["WECHATPAY"]["OAUTH"]``) offers JSAPI first: :func:`jsapi_authorize_url` and
+:func:`openid_from_code` are the OAuth round trip that learns the buyer's openid for it.
+Nothing here marks anything paid: the gateway's notification (or the reconcile
 job's query) does, in :mod:`zhifu.services.payments`, once.
 """
 
@@ -26,14 +29,16 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ..exceptions import OrderError, PaymentError, ZhifuError, invalid_amount
+from ..exceptions import ConfigurationError, OrderError, PaymentError, ZhifuError, invalid_amount
 from ..logs import ctx
 from ..models import Order, PaymentAttempt
 from ..money import AmountError, parse_amount
 from ..providers import registry
 from ..providers.base import Payer
+from ..providers.wechatpay_config import build_oauth, oauth_conf, wechatpay_conf
 from ..services.orders import LineSpec, create_order
 from ..services.payments import PaymentStart, start_payment, sync_attempt
+from ..wechatpay import WechatPayError
 from .models import KIND, PaymentLink
 
 __all__ = [
@@ -41,15 +46,21 @@ __all__ = [
     "DEFAULT_EXPIRY",
     "MAX_EXPIRY",
     "MIN_EXPIRY",
+    "WECHAT_JSAPI",
     "Device",
     "PaymentLinkError",
     "channels_for",
     "check_expiry",
+    "check_link_channel",
     "create_link",
     "device_of",
     "find_link",
+    "jsapi_authorize_url",
     "new_code",
+    "oauth_appid",
+    "open_jsapi_attempt",
     "open_qr_attempt",
+    "openid_from_code",
     "parse_link_amount",
     "refresh_from_return",
     "resume_qr_attempt",
@@ -82,6 +93,8 @@ class PaymentLinkError(ZhifuError):
             self.status = 403
         elif self.code == "link_not_payable":
             self.status = 409
+        elif self.code == "wechat_oauth_failed":
+            self.status = 502
 
 
 def new_code() -> str:
@@ -236,13 +249,16 @@ class Device:
 
 _PHONE = re.compile(r"Mobile|Android|iPhone|iPad|iPod|HarmonyOS|Windows Phone", re.IGNORECASE)
 
+WECHAT_JSAPI = "wechat_jsapi"
+
 # What each device is offered, best first (only those the site's providers offer are shown).
-# In WeChat's browser: Alipay is blocked by WeChat, and JSAPI needs the buyer's openid (WeChat
-# OAuth, not built in): the Native QR code, which WeChat recognises on a long press.
+# In WeChat's browser Alipay is blocked by WeChat. JSAPI, WeChat Pay inside WeChat, needs the
+# buyer's openid, learnt by WeChat's web OAuth: offered only when ZHIFU["WECHATPAY"]["OAUTH"] is
+# configured; the Native QR code, which WeChat recognises on a long press, stays the fallback.
 CHANNELS_BY_DEVICE = {
     "desktop": ("alipay_page", "wechat_native"),
     "phone": ("alipay_wap", "wechat_h5"),
-    "wechat": ("wechat_native",),
+    "wechat": (WECHAT_JSAPI, "wechat_native"),
 }
 
 
@@ -257,7 +273,28 @@ def device_of(user_agent: str) -> Device:
 def channels_for(device: Device) -> list[tuple[str, str]]:
     """``(channel, label)`` for the channels this device can pay with on this site."""
     offered = registry.channels()
-    return [(c, str(offered[c])) for c in CHANNELS_BY_DEVICE[device.kind] if c in offered]
+    return [
+        (c, str(offered[c]))
+        for c in CHANNELS_BY_DEVICE[device.kind]
+        if c in offered and (c != WECHAT_JSAPI or oauth_conf() is not None)
+    ]
+
+
+def check_link_channel(link: PaymentLink, channel: str, *, device: Device) -> None:
+    """``invalid_channel`` unless this device may pay through ``channel`` on this site;
+    ``link_not_payable`` unless the link waits for its payment."""
+    if channel not in dict(channels_for(device)):
+        raise PaymentError(
+            "invalid_channel",
+            _("this payment method is not available on this device"),
+        )
+    if link.status != Order.Status.PENDING:
+        raise PaymentLinkError("link_not_payable", _("this payment link can no longer be paid"))
+
+
+def oauth_appid() -> str:
+    """The appid whose openids JSAPI needs (``ZHIFU["WECHATPAY"]["APPID"]``)."""
+    return str(wechatpay_conf().get("APPID") or "")
 
 
 def start_link_payment(
@@ -269,13 +306,7 @@ def start_link_payment(
     payer: Payer | None,
 ) -> PaymentStart:
     """Start (or resume) paying the link's order through ``channel``, as the order's user."""
-    if channel not in dict(channels_for(device)):
-        raise PaymentError(
-            "invalid_channel",
-            _("this payment method is not available on this device"),
-        )
-    if link.status != Order.Status.PENDING:
-        raise PaymentLinkError("link_not_payable", _("this payment link can no longer be paid"))
+    check_link_channel(link, channel, device=device)
     try:
         return start_payment(
             link.order, channel, user=link.order.user, return_url=return_url, payer=payer
@@ -286,6 +317,43 @@ def start_link_payment(
                 "link_not_payable", _("this payment link can no longer be paid")
             ) from None
         raise
+
+
+def jsapi_authorize_url(redirect_uri: str, state: str) -> str:
+    """Where to send the buyer's browser for WeChat's silent ``snsapi_base`` OAuth; WeChat sends
+    it back to ``redirect_uri`` with ``code`` and ``state``."""
+    try:
+        return build_oauth().authorize_url(redirect_uri, state)
+    except (ConfigurationError, WechatPayError) as exc:
+        log.warning("WeChat OAuth cannot start: %s", getattr(exc, "message", exc))
+        raise PaymentError(
+            "invalid_channel", _("this payment method is not available on this device")
+        ) from None
+
+
+def openid_from_code(code: str) -> str:
+    """The buyer's openid for the site's appid, from the ``code`` WeChat's OAuth brought back;
+    ``wechat_oauth_failed`` (502) naming WeChat's reason otherwise (the code is used once and
+    lives five minutes)."""
+    try:
+        return build_oauth().exchange_code(code).openid
+    except (ConfigurationError, WechatPayError) as exc:
+        reason = str(getattr(exc, "message", exc))
+        log.warning("WeChat OAuth code exchange failed: %s", reason)
+        raise PaymentLinkError(
+            "wechat_oauth_failed",
+            _("WeChat could not confirm who you are (%(reason)s). Please try again."),
+            reason=reason,
+        ) from None
+
+
+def open_jsapi_attempt(link: PaymentLink) -> PaymentAttempt | None:
+    """The link's open JSAPI attempt, if any."""
+    return (
+        link.order.attempts.filter(status=PaymentAttempt.Status.PENDING, channel=WECHAT_JSAPI)
+        .order_by("-id")
+        .first()
+    )
 
 
 def open_qr_attempt(link: PaymentLink) -> PaymentAttempt | None:

@@ -2,27 +2,64 @@
 picks a way to pay that works on their device, and watches it become paid.
 
 Thin, like every view: parse, call one function of :mod:`zhifu.paylinks.services`, render.
+
+WeChat Pay JSAPI inside WeChat's browser (when ``ZHIFU["WECHATPAY"]["OAUTH"]`` is configured):
+choosing it (:func:`pay`) leads to :func:`jsapi_page`; without the buyer's openid for the site's
+appid in the session, the buyer first goes through WeChat's silent ``snsapi_base`` OAuth, which
+comes back to :func:`wechat_oauth` (the ``state`` must be the one this session sent; the code
+is exchanged for the openid, kept in the session). The JSAPI page starts the payment with the
+openid and its script (``jsapi.js``) calls ``WeixinJSBridge.invoke("getBrandWCPayRequest", …)``.
+When the WeChat gateway is local (the Zhifu sandbox), the page includes the sandbox's
+``jsbridge.js``, and only that page's Content-Security-Policy allows the sandbox's origin.
 """
 
 from __future__ import annotations
 
+import functools
 import io
+import secrets
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+import django
+from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers, patch_cache_control
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
 from ..exceptions import ZhifuError
 from ..payer import payer_from_request
 from ..providers import registry
+from ..providers.wechatpay_config import sandbox_bridge_url
 from . import services
 from .models import PaymentLink
 
-__all__ = ["link_page", "pay", "poll_script", "qr_page", "qr_svg", "status"]
+__all__ = [
+    "jsapi_page",
+    "jsapi_script",
+    "link_page",
+    "pay",
+    "poll_script",
+    "qr_page",
+    "qr_svg",
+    "status",
+    "wechat_oauth",
+]
+
+# Session keys.
+OPENIDS = "zhifu_wechat_openids"  # {appid: the buyer's openid for it}
+OAUTH_STATE = "zhifu_link_wechat_oauth"  # {"state", "code"} while the buyer is at WeChat's OAuth
+JSAPI_CHOSEN = "zhifu_link_jsapi"  # codes of links whose buyer chose JSAPI (POST), not yet started
+# The buyer came back from WeChat Pay's JSAPI dialog without paying (?wechat=…).
+JSAPI_RESULTS = {
+    "cancel": _("You closed WeChat Pay without paying. You can try again."),
+    "fail": _("WeChat Pay could not start this payment. Try again, or use the QR code."),
+}
 
 
 def qr_svg(content: str, *, scale: int = 5) -> str:
@@ -72,12 +109,14 @@ def _not_found(request: HttpRequest, error: ZhifuError) -> HttpResponse:
 def _page_context(request: HttpRequest, link: PaymentLink) -> dict[str, Any]:
     device = _device(request)
     url = link_url(request, link)
+    channels = services.channels_for(device) if link.payable else []
     return {
         "link": link,
         "order": link.order,
         "status": link.status,
         "device": device,
-        "channels": services.channels_for(device) if link.payable else [],
+        "channels": channels,
+        "jsapi": services.WECHAT_JSAPI in dict(channels),
         "link_url": url,
         "link_qr": qr_svg(url, scale=4) if device.kind == "desktop" else "",
         "status_url": reverse("zhifu:link-status", args=[link.code]),
@@ -96,7 +135,11 @@ def link_page(request: HttpRequest, code: str) -> HttpResponse:
         return _not_found(request, error)
     if link.payable and "out_trade_no" in request.GET:
         services.refresh_from_return(link, request.GET.get("out_trade_no"))
-    return _render(request, "zhifu/paylinks/link.html", _page_context(request, link))
+    context = _page_context(request, link)
+    result = request.GET.get("wechat", "")
+    if link.payable and result in JSAPI_RESULTS:
+        context["notice"] = {"result": result, "message": JSAPI_RESULTS[result]}
+    return _render(request, "zhifu/paylinks/link.html", context)
 
 
 def _link_with_error(request: HttpRequest, code: str, error: ZhifuError) -> HttpResponse:
@@ -115,10 +158,13 @@ def pay(request: HttpRequest, code: str) -> HttpResponse:
         link = services.find_link(code)
     except ZhifuError as error:
         return _not_found(request, error)
+    channel = str(request.POST.get("channel", ""))
+    if channel == services.WECHAT_JSAPI:
+        return _choose_jsapi(request, link)
     try:
         start = services.start_link_payment(
             link,
-            str(request.POST.get("channel", "")),
+            channel,
             device=_device(request),
             return_url=link_url(request, link),
             payer=payer_from_request(request),
@@ -132,6 +178,142 @@ def pay(request: HttpRequest, code: str) -> HttpResponse:
     if start.pay_url:
         return HttpResponseRedirect(start.pay_url)
     return HttpResponseRedirect(link.get_absolute_url())  # pragma: no cover - paid at once
+
+
+def _choose_jsapi(request: HttpRequest, link: PaymentLink) -> HttpResponse:
+    """JSAPI chosen: remembered in the session, then the JSAPI page (which learns the openid
+    first if needed)."""
+    try:
+        services.check_link_channel(link, services.WECHAT_JSAPI, device=_device(request))
+    except ZhifuError as error:
+        return _link_with_error(request, link.code, error)
+    chosen = [c for c in request.session.get(JSAPI_CHOSEN, []) if c != link.code][-9:]
+    request.session[JSAPI_CHOSEN] = [*chosen, link.code]
+    return HttpResponseRedirect(reverse("zhifu:link-jsapi", args=[link.code]))
+
+
+def _openid(request: HttpRequest) -> str:
+    known = request.session.get(OPENIDS)
+    return str(known.get(services.oauth_appid()) or "") if isinstance(known, dict) else ""
+
+
+def _to_oauth(request: HttpRequest, link: PaymentLink) -> HttpResponse:
+    state = secrets.token_urlsafe(16)
+    back = request.build_absolute_uri(reverse("zhifu:link-wechat-oauth", args=[link.code]))
+    try:
+        url = services.jsapi_authorize_url(back, state)
+    except ZhifuError as error:
+        return _link_with_error(request, link.code, error)
+    request.session[OAUTH_STATE] = {"state": state, "code": link.code}
+    return HttpResponseRedirect(url)
+
+
+def _allow_origin(response: HttpResponse, origin: str) -> None:
+    """This response only: the site's Content-Security-Policy (Django 6's ``SECURE_CSP`` or
+    django-csp's ``CONTENT_SECURITY_POLICY``) also allows ``origin`` for scripts, requests and
+    frames: the sandbox's bridge script, its check request and its wallet frame."""
+    extra = ("script-src", "connect-src", "frame-src")
+    if django.VERSION >= (6, 0):
+        configured = getattr(settings, "SECURE_CSP", None)
+        if not configured:
+            return  # the site sends no policy: nothing to widen
+        policy = {k: list(v) for k, v in configured.items()}
+        for directive in extra:
+            base = policy.get(directive) or list(policy.get("default-src", ["'self'"]))
+            policy[directive] = [*base, origin]
+        response._csp_config = policy  # type: ignore[attr-defined]  # django.views.decorators.csp
+        return
+    conf = getattr(settings, "CONTENT_SECURITY_POLICY", None)
+    directives = conf.get("DIRECTIVES") if isinstance(conf, dict) else None
+    if not isinstance(directives, dict):
+        return
+    update: dict[str, list[str]] = {}
+    for directive in extra:
+        # django-csp appends to a directive the policy has; one it lacks would start empty
+        # (and no longer fall back to default-src): start it from default-src.
+        base = [] if directive in directives else list(directives.get("default-src", ["'self'"]))
+        update[directive] = [*base, origin]
+    response._csp_update = update  # type: ignore[attr-defined]  # csp.decorators.csp_update
+
+
+@transaction.non_atomic_requests  # no transaction open while the gateway is called
+@require_GET
+def jsapi_page(request: HttpRequest, code: str) -> HttpResponse:
+    """WeChat Pay inside WeChat: the payment chosen on the link page (or the link's open JSAPI
+    payment, on a reload) started with the buyer's openid, and the page that hands its
+    parameters to WeChat's browser."""
+    try:
+        link = services.find_link(code)
+    except ZhifuError as error:
+        return _not_found(request, error)
+    chosen = link.code in request.session.get(JSAPI_CHOSEN, [])
+    if not link.payable or (not chosen and services.open_jsapi_attempt(link) is None):
+        return HttpResponseRedirect(link.get_absolute_url())
+    openid = _openid(request)
+    if not openid:
+        return _to_oauth(request, link)
+    try:
+        start = services.start_link_payment(
+            link,
+            services.WECHAT_JSAPI,
+            device=_device(request),
+            return_url=None,
+            payer=payer_from_request(request, openid=openid),
+        )
+    except ZhifuError as error:
+        return _link_with_error(request, link.code, error)
+    if chosen:
+        request.session[JSAPI_CHOSEN] = [c for c in request.session[JSAPI_CHOSEN] if c != link.code]
+    bridge = sandbox_bridge_url()
+    context = _page_context(request, link)
+    context.update(attempt=start.attempt, js_params=start.js_params, bridge_url=bridge)
+    response = _render(request, "zhifu/paylinks/jsapi.html", context)
+    if bridge:
+        parts = urlsplit(bridge)
+        _allow_origin(response, f"{parts.scheme}://{parts.netloc}")
+    return response
+
+
+@transaction.non_atomic_requests  # no transaction open while WeChat is called
+@require_GET
+def wechat_oauth(request: HttpRequest, code: str) -> HttpResponse:
+    """WeChat's OAuth sends the browser back here with ``code`` and ``state``: the state must be
+    the one this session sent for this link; the code is exchanged for the buyer's openid, kept
+    in the session; then on to the JSAPI page."""
+    try:
+        link = services.find_link(code)
+    except ZhifuError as error:
+        return _not_found(request, error)
+    pending = request.session.get(OAUTH_STATE)
+    state = request.GET.get("state", "")
+    if (
+        not isinstance(pending, dict)
+        or pending.get("code") != link.code
+        or not state
+        or not secrets.compare_digest(str(pending.get("state", "")), state)
+    ):
+        return _link_with_error(
+            request,
+            link.code,
+            services.PaymentLinkError(
+                "wechat_oauth_state",
+                _(
+                    "This WeChat sign-in is not the one this page started. "
+                    "Please choose WeChat Pay again."
+                ),
+            ),
+        )
+    del request.session[OAUTH_STATE]
+    try:
+        openid = services.openid_from_code(request.GET.get("code", ""))
+    except ZhifuError as error:
+        return _link_with_error(request, link.code, error)
+    known = request.session.get(OPENIDS)
+    request.session[OPENIDS] = {
+        **(known if isinstance(known, dict) else {}),
+        services.oauth_appid(): openid,
+    }
+    return HttpResponseRedirect(reverse("zhifu:link-jsapi", args=[link.code]))
 
 
 @transaction.non_atomic_requests  # the provider may call its gateway to renew the code
@@ -197,5 +379,21 @@ POLL_JS = """\
 @require_GET
 def poll_script(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(POLL_JS, content_type="text/javascript; charset=utf-8")
+    patch_cache_control(response, public=True, max_age=3600)
+    return response
+
+
+@functools.cache
+def _jsapi_js() -> bytes:
+    return (
+        Path(__file__).resolve().parent.parent / "static" / "zhifu" / "paylink-jsapi.js"
+    ).read_bytes()
+
+
+@require_GET
+def jsapi_script(request: HttpRequest) -> HttpResponse:
+    """The JSAPI page's script (``zhifu/static/zhifu/paylink-jsapi.js``), served like the poll
+    script: from this site's origin, whatever the site's static files setup."""
+    response = HttpResponse(_jsapi_js(), content_type="text/javascript; charset=utf-8")
     patch_cache_control(response, public=True, max_age=3600)
     return response

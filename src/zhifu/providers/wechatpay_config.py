@@ -7,10 +7,15 @@ Which WeChat key verifies answers and notifications follows from what is configu
 - ``PLATFORM_CERT_DIR`` (or neither): certificate mode, certificates downloaded from
   ``/v3/certificates`` when an unknown serial signs, cached in the directory;
 - both: migration, either key verifies, chosen by ``Wechatpay-Serial``.
+
+``OAUTH`` (optional) is the official account's web OAuth (网页授权), with which a payment link
+opened in WeChat's browser learns the buyer's openid and offers JSAPI: ``APP_SECRET`` (empty: not
+configured), ``AUTHORIZE_URL`` and ``API_URL`` (WeChat's by default, the sandbox's URL in tests).
 """
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -30,8 +35,21 @@ from ..wechatpay import (
     load_public_key,
 )
 from ..wechatpay.keys import certificate_serial, normalise_serial, validate_public_key_id
+from ..wechatpay.oauth import OAUTH_API_BASE_URL, OAUTH_AUTHORIZE_BASE_URL, WechatOAuth
 
-__all__ = ["DEFAULTS", "KeyMode", "build_client", "check_settings", "key_mode", "wechatpay_conf"]
+__all__ = [
+    "DEFAULTS",
+    "OAUTH_DEFAULTS",
+    "KeyMode",
+    "build_client",
+    "build_oauth",
+    "check_settings",
+    "gateway_is_local",
+    "key_mode",
+    "oauth_conf",
+    "sandbox_bridge_url",
+    "wechatpay_conf",
+]
 
 DEFAULTS: dict[str, Any] = {
     "MCHID": "",  # 商户号
@@ -47,6 +65,12 @@ DEFAULTS: dict[str, Any] = {
     "NOTIFY_URL": "",  # https://<site>/zhifu/wechatpay/notify/ (no query string)
     "RETURN_URL": "",  # H5: where the buyer comes back (start_payment's return_url wins)
     "H5_TYPE": "Wap",  # H5 scene: Wap, iOS or Android
+    "OAUTH": {},  # optional web OAuth of the 公众号 (see OAUTH_DEFAULTS): JSAPI on payment links
+}
+OAUTH_DEFAULTS: dict[str, Any] = {
+    "APP_SECRET": "",  # the 公众号's AppSecret (better from the environment); empty: no OAuth
+    "AUTHORIZE_URL": OAUTH_AUTHORIZE_BASE_URL,  # where the buyer's browser is sent
+    "API_URL": OAUTH_API_BASE_URL,  # where the code is exchanged for the openid
 }
 KeyMode = Literal["public_key", "certificate", "migration"]
 H5_TYPES = ("Wap", "iOS", "Android")
@@ -68,6 +92,84 @@ def key_mode(wx: dict[str, Any]) -> KeyMode:
     if wx.get("PUBLIC_KEY") or wx.get("PUBLIC_KEY_ID"):
         return "migration" if wx.get("PLATFORM_CERT_DIR") else "public_key"
     return "certificate"
+
+
+def gateway_is_local(wx: dict[str, Any] | None = None) -> bool:
+    """Whether ``GATEWAY_URL`` is on this machine (the Zhifu sandbox): only then do pages include
+    the sandbox's stand-ins for what WeChat's browser supplies (its ``WeixinJSBridge``)."""
+    wx = wx if wx is not None else wechatpay_conf()
+    return is_local_host(urlsplit(str(wx.get("GATEWAY_URL") or "")).hostname)
+
+
+def sandbox_bridge_url(wx: dict[str, Any] | None = None) -> str:
+    """The sandbox's ``jsbridge.js`` when the WeChat gateway is local, else ``""`` (in WeChat's
+    real browser ``WeixinJSBridge`` is built in)."""
+    wx = wx if wx is not None else wechatpay_conf()
+    if not gateway_is_local(wx):
+        return ""
+    return str(wx.get("GATEWAY_URL") or "").rstrip("/") + "/wechat/jsbridge.js"
+
+
+def oauth_conf(wx: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """``ZHIFU["WECHATPAY"]["OAUTH"]`` merged over :data:`OAUTH_DEFAULTS`, or None when web OAuth
+    is not configured (no ``OAUTH``, or an empty ``APP_SECRET``)."""
+    if wx is None:
+        try:
+            wx = wechatpay_conf()
+        except ConfigurationError:
+            return None
+    given = wx.get("OAUTH") or {}
+    if not isinstance(given, dict):
+        return None
+    merged = {**OAUTH_DEFAULTS, **given}
+    secret = merged["APP_SECRET"]
+    if not isinstance(secret, str) or not secret.strip():
+        return None
+    return merged
+
+
+_oauth_lock = threading.Lock()
+_oauth_clients: dict[tuple[Any, ...], WechatOAuth] = {}
+
+
+def build_oauth(conf: dict[str, Any] | None = None) -> WechatOAuth:
+    """The :class:`~zhifu.wechatpay.oauth.WechatOAuth` client of ``APPID`` with the ``OAUTH``
+    setting, one kept per configuration (its HTTP connections are reused).
+    ``ConfigurationError`` when OAuth is not configured or cannot be used."""
+    from ..conf import zhifu_settings
+
+    whole = conf if conf is not None else zhifu_settings.as_dict()
+    wx = wechatpay_conf(whole)
+    oauth = oauth_conf(wx)
+    if oauth is None:
+        raise ConfigurationError(
+            "configuration_error", 'ZHIFU["WECHATPAY"]["OAUTH"]["APP_SECRET"] is not set'
+        )
+    key = (
+        str(wx.get("APPID") or ""),
+        oauth["APP_SECRET"],
+        oauth["AUTHORIZE_URL"],
+        oauth["API_URL"],
+        float(whole.get("HTTP_TIMEOUT") or 15.0),
+    )
+    with _oauth_lock:
+        client = _oauth_clients.get(key)
+        if client is None:
+            try:
+                client = WechatOAuth(
+                    appid=key[0],
+                    secret=key[1],
+                    authorize_base_url=key[2],
+                    api_base_url=key[3],
+                    timeout=key[4],
+                )
+            except WechatPayError as exc:
+                raise ConfigurationError(
+                    "configuration_error",
+                    f'ZHIFU["WECHATPAY"]["OAUTH"] cannot be used: {exc.message}',
+                ) from None
+            _oauth_clients[key] = client
+        return client
 
 
 def build_client(conf: dict[str, Any] | None = None, **overrides: Any) -> WechatPayClient:
@@ -125,7 +227,13 @@ def check_settings(conf: dict[str, Any]) -> list[CheckMessage]:
             )
         )
     wx = {**DEFAULTS, **given}
-    return [*messages, *_check_identity(wx), *_check_keys(wx), *_check_urls(wx)]
+    return [
+        *messages,
+        *_check_identity(wx),
+        *_check_keys(wx),
+        *_check_urls(wx),
+        *_check_oauth(wx),
+    ]
 
 
 def _check_identity(wx: dict[str, Any]) -> list[CheckMessage]:
@@ -266,7 +374,7 @@ def _check_urls(wx: dict[str, Any]) -> list[CheckMessage]:
     messages: list[CheckMessage] = []
     gateway = wx.get("GATEWAY_URL")
     problem = url_problem(gateway)
-    gateway_local = is_local_host(urlsplit(str(gateway or "")).hostname)
+    gateway_local = gateway_is_local(wx)
     if problem:
         messages.append(Error(f'ZHIFU["WECHATPAY"]["GATEWAY_URL"] {problem}.', id="zhifu.E022"))
     elif urlsplit(str(gateway)).scheme != "https" and not gateway_local:
@@ -320,4 +428,55 @@ def _check_urls(wx: dict[str, Any]) -> list[CheckMessage]:
                 id="zhifu.E022",
             )
         )
+    return messages
+
+
+def _check_oauth(wx: dict[str, Any]) -> list[CheckMessage]:
+    given = wx.get("OAUTH")
+    if given is None or given == {}:
+        return []
+    if not isinstance(given, dict):
+        return [
+            Error(
+                'ZHIFU["WECHATPAY"]["OAUTH"] must be a dict.',
+                hint='e.g. {"APP_SECRET": os.environ["WECHAT_APP_SECRET"]}',
+                id="zhifu.E023",
+            )
+        ]
+    messages: list[CheckMessage] = []
+    unknown = sorted(set(given) - set(OAUTH_DEFAULTS))
+    if unknown:
+        messages.append(
+            Warning(
+                f'ZHIFU["WECHATPAY"]["OAUTH"] has unknown keys: {", ".join(unknown)}.',
+                hint=f"It knows {', '.join(OAUTH_DEFAULTS)}.",
+                id="zhifu.W001",
+            )
+        )
+    oauth = {**OAUTH_DEFAULTS, **given}
+    secret = oauth["APP_SECRET"]
+    if not isinstance(secret, str) or (secret and not secret.strip()):
+        messages.append(
+            Error(
+                'ZHIFU["WECHATPAY"]["OAUTH"]["APP_SECRET"] must be a non-empty string '
+                "(or empty to leave web OAuth off).",
+                hint="The 公众号's AppSecret (开发 → 基本配置), read from the environment.",
+                id="zhifu.E023",
+            )
+        )
+    for key in ("AUTHORIZE_URL", "API_URL"):
+        value = oauth[key]
+        problem = url_problem(value)
+        if problem:
+            messages.append(
+                Error(f'ZHIFU["WECHATPAY"]["OAUTH"]["{key}"] {problem}.', id="zhifu.E023")
+            )
+        elif urlsplit(value).scheme != "https" and not is_local_host(urlsplit(value).hostname):
+            messages.append(
+                Error(
+                    f'ZHIFU["WECHATPAY"]["OAUTH"]["{key}"] {value!r} is plain http to a remote host.',
+                    hint=f"WeChat's is {OAUTH_DEFAULTS[key]}; http is only for a local sandbox.",
+                    id="zhifu.E023",
+                )
+            )
     return messages
