@@ -36,12 +36,12 @@ from common import channels
 from common.errors import error_message
 from common.inputs import safe_next
 from common.types import AuthenticatedHttpRequest
-from zhifu.exceptions import ZhifuError
+from zhifu.exceptions import ConfigurationError, ZhifuError
 from zhifu.models import Order, PaymentAttempt
 from zhifu.payer import payer_from_request
+from zhifu.providers.wechatpay_config import build_oauth
 from zhifu.services import payments
 from zhifu.wechatpay import WechatPayError
-from zhifu.wechatpay.oauth import WechatOAuth
 
 log = logging.getLogger("demo")
 
@@ -116,24 +116,13 @@ def begin_jsapi(request: AuthenticatedHttpRequest, order: Order) -> HttpResponse
     return redirect("pay-wechat-jsapi", out_trade_no=order.out_trade_no)
 
 
-def _oauth_client() -> WechatOAuth:
-    conf = settings.WECHAT_OAUTH
-    return WechatOAuth(
-        appid=str(settings.ZHIFU["WECHATPAY"]["APPID"]),
-        secret=str(conf["APP_SECRET"]),
-        authorize_base_url=str(conf["AUTHORIZE_URL"]),
-        api_base_url=str(conf["API_URL"]),
-        timeout=float(settings.ZHIFU.get("HTTP_TIMEOUT") or 10.0),
-    )
-
-
 def _to_oauth(request: AuthenticatedHttpRequest) -> HttpResponse:
     state = secrets.token_urlsafe(16)
     request.session[OAUTH] = {"state": state, "next": request.get_full_path()}
     back = settings.SITE_URL + reverse("wechat-oauth")
     try:
-        url = _oauth_client().authorize_url(back, state)
-    except WechatPayError as exc:  # the WeChat settings are incomplete
+        url = build_oauth().authorize_url(back, state)
+    except (ConfigurationError, WechatPayError) as exc:  # the WeChat settings are incomplete
         log.warning("WeChat OAuth cannot start: %s", exc.message)
         messages.error(request, _("WeChat Pay is not available on this site right now."))
         return redirect("orders")
@@ -222,8 +211,8 @@ def oauth_back(request: AuthenticatedHttpRequest) -> HttpResponse:
     del request.session[OAUTH]
     next_url = safe_next(request, pending.get("next"), "orders")
     try:
-        token = _oauth_client().exchange_code(code)
-    except WechatPayError as exc:
+        token = build_oauth().exchange_code(code)
+    except (ConfigurationError, WechatPayError) as exc:
         log.warning("WeChat OAuth code exchange failed: %s", exc.message)
         messages.error(
             request,

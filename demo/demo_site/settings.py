@@ -425,9 +425,10 @@ if os.environ.get("ZHIFU_WECHATPAY_PLATFORM_CERT_DIR") or (
     ZHIFU["WECHATPAY"]["PLATFORM_CERT_DIR"] = os.environ.get(
         "ZHIFU_WECHATPAY_PLATFORM_CERT_DIR"
     ) or _wx_sandbox.get("platform_certificates_dir", "")
-# JSAPI learns the buyer's openid through WeChat's web OAuth (zhifu.wechatpay.oauth) with the
-# official account's app secret. The sandbox accepts any non-empty secret.
-WECHAT_OAUTH = {
+# JSAPI (the demo's own pages and payment links) learns the buyer's openid through WeChat's web
+# OAuth (ZHIFU["WECHATPAY"]["OAUTH"]) with the official account's app secret. The sandbox accepts
+# any non-empty secret; an empty one turns JSAPI off.
+_wechat_oauth = {
     "APP_SECRET": os.environ.get("ZHIFU_WECHAT_APP_SECRET")
     or _wx_sandbox.get("app_secret")
     or ("" if WECHAT_REAL else "zhifu-sandbox"),
@@ -436,8 +437,8 @@ WECHAT_OAUTH = {
     "API_URL": os.environ.get("ZHIFU_WECHAT_OAUTH_API_URL")
     or ("https://api.weixin.qq.com" if WECHAT_REAL else _wx_gateway),
 }
-if WECHAT_ENABLED:  # payment links opened in WeChat offer JSAPI too (empty APP_SECRET: not)
-    ZHIFU["WECHATPAY"]["OAUTH"] = WECHAT_OAUTH
+if WECHAT_ENABLED:
+    ZHIFU["WECHATPAY"]["OAUTH"] = _wechat_oauth
 # The sandbox plays WeChat's browser too: its WeixinJSBridge script is included (and allowed by
 # the CSP) only on the JSAPI page, and only when the WeChat gateway is the sandbox.
 WECHAT_SANDBOX_URL = _wx_gateway.rstrip("/") if _wx_sandbox else ""

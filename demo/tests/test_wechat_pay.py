@@ -72,12 +72,12 @@ def wx(settings: Any, tmp_path: Any) -> Any:
                 "PUBLIC_KEY": info["wechatpay_public_key"],
                 "PUBLIC_KEY_ID": info["wechatpay_public_key_id"],
                 "GATEWAY_URL": sandbox.url,
+                "OAUTH": {
+                    "APP_SECRET": "zhifu-sandbox",
+                    "AUTHORIZE_URL": sandbox.url,
+                    "API_URL": sandbox.url,
+                },
             },
-        }
-        settings.WECHAT_OAUTH = {
-            "APP_SECRET": "zhifu-sandbox",
-            "AUTHORIZE_URL": sandbox.url,
-            "API_URL": sandbox.url,
         }
         settings.WECHAT_SANDBOX_URL = sandbox.url
         yield sandbox
