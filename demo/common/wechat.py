@@ -23,7 +23,6 @@ import secrets
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-import django
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -36,6 +35,7 @@ from common import channels
 from common.errors import error_message
 from common.inputs import safe_next
 from common.types import AuthenticatedHttpRequest
+from zhifu.csp import allow_origin
 from zhifu.exceptions import ConfigurationError, ZhifuError
 from zhifu.models import Order, PaymentAttempt
 from zhifu.payer import payer_from_request
@@ -137,24 +137,6 @@ def _open_jsapi_attempt(order: Order) -> PaymentAttempt | None:
     )
 
 
-def _allow_bridge(response: HttpResponse, origin: str) -> HttpResponse:
-    """This page only: the sandbox's bridge script, its check request and its wallet frame."""
-    extra = {"script-src": [origin], "connect-src": [origin], "frame-src": [origin]}
-    if django.VERSION >= (6, 0):
-        policy = {k: list(v) for k, v in settings.SECURE_CSP.items()}
-        for directive, sources in extra.items():
-            base = policy.get(directive) or list(policy.get("default-src", ["'self'"]))
-            policy[directive] = [*base, *sources]
-        response._csp_config = policy  # type: ignore[attr-defined]  # django.views.decorators.csp
-    else:
-        response._csp_update = {  # type: ignore[attr-defined]  # csp.decorators.csp_update
-            "script-src": [origin],
-            "connect-src": ["'self'", origin],
-            "frame-src": ["'self'", origin],
-        }
-    return response
-
-
 @login_required
 def pay_jsapi(request: AuthenticatedHttpRequest, out_trade_no: str) -> HttpResponse:
     """The JSAPI page: a payment chosen on the pay page (or an open JSAPI payment, on a reload)
@@ -188,7 +170,8 @@ def pay_jsapi(request: AuthenticatedHttpRequest, out_trade_no: str) -> HttpRespo
     )
     if bridge:
         parts = urlsplit(bridge)
-        _allow_bridge(response, f"{parts.scheme}://{parts.netloc}")
+        # this page only: the sandbox's bridge script, its check request and its wallet frame
+        allow_origin(response, f"{parts.scheme}://{parts.netloc}")
     return response
 
 

@@ -22,8 +22,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import django
-from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
@@ -32,6 +30,7 @@ from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
+from ..csp import allow_origin
 from ..exceptions import ZhifuError
 from ..payer import payer_from_request
 from ..providers import registry
@@ -208,34 +207,6 @@ def _to_oauth(request: HttpRequest, link: PaymentLink) -> HttpResponse:
     return HttpResponseRedirect(url)
 
 
-def _allow_origin(response: HttpResponse, origin: str) -> None:
-    """This response only: the site's Content-Security-Policy (Django 6's ``SECURE_CSP`` or
-    django-csp's ``CONTENT_SECURITY_POLICY``) also allows ``origin`` for scripts, requests and
-    frames: the sandbox's bridge script, its check request and its wallet frame."""
-    extra = ("script-src", "connect-src", "frame-src")
-    if django.VERSION >= (6, 0):
-        configured = getattr(settings, "SECURE_CSP", None)
-        if not configured:
-            return  # the site sends no policy: nothing to widen
-        policy = {k: list(v) for k, v in configured.items()}
-        for directive in extra:
-            base = policy.get(directive) or list(policy.get("default-src", ["'self'"]))
-            policy[directive] = [*base, origin]
-        response._csp_config = policy  # type: ignore[attr-defined]  # django.views.decorators.csp
-        return
-    conf = getattr(settings, "CONTENT_SECURITY_POLICY", None)
-    directives = conf.get("DIRECTIVES") if isinstance(conf, dict) else None
-    if not isinstance(directives, dict):
-        return
-    update: dict[str, list[str]] = {}
-    for directive in extra:
-        # django-csp appends to a directive the policy has; one it lacks would start empty
-        # (and no longer fall back to default-src): start it from default-src.
-        base = [] if directive in directives else list(directives.get("default-src", ["'self'"]))
-        update[directive] = [*base, origin]
-    response._csp_update = update  # type: ignore[attr-defined]  # csp.decorators.csp_update
-
-
 @transaction.non_atomic_requests  # no transaction open while the gateway is called
 @require_GET
 def jsapi_page(request: HttpRequest, code: str) -> HttpResponse:
@@ -270,7 +241,7 @@ def jsapi_page(request: HttpRequest, code: str) -> HttpResponse:
     response = _render(request, "zhifu/paylinks/jsapi.html", context)
     if bridge:
         parts = urlsplit(bridge)
-        _allow_origin(response, f"{parts.scheme}://{parts.netloc}")
+        allow_origin(response, f"{parts.scheme}://{parts.netloc}")
     return response
 
 
