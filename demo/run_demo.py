@@ -20,6 +20,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -35,6 +36,16 @@ BIN_DIR = Path(sys.executable).parent
 PYTHON = sys.executable
 
 COLOURS = {"sandbox": "35", "site": "36", "worker": "33", "demo": "32"}
+
+
+def port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers bind
+        try:
+            probe.bind((host or "0.0.0.0", port))  # noqa: S104 - DEMO_HOST may be every address
+        except OSError:
+            return False
+    return True
 
 
 def say(name: str, text: str, stream: IO[str] = sys.stdout) -> None:
@@ -178,6 +189,22 @@ def main() -> int:
     sandbox_dir = Path(os.environ.get("ZHIFU_SANDBOX_DIR", var_dir / "sandbox")).resolve()
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "") else host  # noqa: S104
     site_url = os.environ.get("DEMO_SITE_URL", f"http://{shown_host}:{port}")
+    taken = [
+        f"{name} port {number} ({variable})"
+        for name, bind, number, variable in (
+            ("the sandbox's", "127.0.0.1", sandbox_port, "SANDBOX_PORT"),
+            ("the site's", host, port, "DEMO_PORT"),
+        )
+        if not port_free(bind, number)
+    ]
+    if taken:  # another demo or sandbox would answer in our place: say so, start nothing
+        say(
+            "demo",
+            f"{' and '.join(taken)} already in use (another `make demo` or `zhifu sandbox`?): "
+            "stop it, or choose other ports, e.g. DEMO_PORT=8001 SANDBOX_PORT=9001 make demo",
+            sys.stderr,
+        )
+        return 1
     for sub in ("", "sandbox", "cache", "celery/queue", "celery/processed"):
         (var_dir / sub).mkdir(parents=True, exist_ok=True)
     sandbox_dir.mkdir(parents=True, exist_ok=True)
@@ -281,6 +308,11 @@ def main() -> int:
 
         from_seed = ("alice", "bob", "carol", "admin")
         wx = info.get("wechatpay") or {}
+        key_mode = (
+            "public key (withdrawals fail: Alipay transfers need certificate mode)"
+            if os.environ.get("ZHIFU_ALIPAY_KEY_MODE") == "public_key"
+            else "certificate (公钥证书; ZHIFU_ALIPAY_KEY_MODE=public_key to switch)"
+        )
         buyers = ", ".join(f"{b['login']} / {b['password']}" for b in info.get("buyers", []))
         banner = [
             "",
@@ -290,6 +322,7 @@ def main() -> int:
             f"  Admin:             {site_url}/admin/",
             f"  API docs:          {site_url}/api/docs/",
             f"  Alipay sandbox:    {sandbox_url}/sandbox/   (gateway {info.get('gateway_url')})",
+            f"  Alipay key mode:   {key_mode}",
             f"  WeChat Pay:        the same sandbox   (mchid {wx.get('mchid', '?')}, appid "
             f"{wx.get('appid', '?')}; QR on a computer, H5 on a phone, JSAPI in WeChat)",
             f"  Sandbox buyers:    {buyers}",
