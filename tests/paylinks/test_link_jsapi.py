@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
+import django
 import httpx
 import pytest
 from django.test import Client
@@ -235,14 +236,19 @@ def test_a_wrong_state_or_a_bad_code_is_refused_with_a_clear_page(
 def test_only_the_jsapi_page_widens_the_csp_for_the_sandbox(
     sandbox_wechat, settings, live_server, link_staff
 ):
-    """django-csp (Django 5.2): the sandbox's origin is allowed for scripts, requests and frames
-    on the JSAPI page alone."""
+    """The site's policy (Django 6's own SECURE_CSP, or django-csp on Django 5.2, whichever this
+    Django has): the sandbox's origin is allowed for scripts, requests and frames on the JSAPI
+    page alone."""
     sb = sandbox_wechat
     _with_oauth(sb, settings)
-    settings.MIDDLEWARE = ["csp.middleware.CSPMiddleware", *settings.MIDDLEWARE]
-    settings.CONTENT_SECURITY_POLICY = {
-        "DIRECTIVES": {"default-src": ["'self'"], "script-src": ["'self'"]}
-    }
+    directives = {"default-src": ["'self'"], "script-src": ["'self'"]}
+    if django.VERSION >= (6, 0):
+        middleware = "django.middleware.csp.ContentSecurityPolicyMiddleware"
+        settings.SECURE_CSP = directives
+    else:
+        middleware = "csp.middleware.CSPMiddleware"
+        settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": directives}
+    settings.MIDDLEWARE = [middleware, *settings.MIDDLEWARE]
     link = create_link(created_by=link_staff, amount="1.00", subject="CSP")
     client = Client(HTTP_USER_AGENT=WECHAT)
     session = client.session
