@@ -6,9 +6,11 @@ servers. Core tests opt in through tests/core/conftest.py and tests/api/conftest
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -133,6 +135,23 @@ def sandbox_zhifu(settings, sandbox, live_server):
     # The sandbox outlives the test; a retry still pending would reach the live server during a
     # later test (configured with other keys) or after its database is gone.
     sandbox.abandon_notifications()
+
+
+@pytest.fixture
+def chromium(monkeypatch):
+    """Debian's headless Chromium through Playwright (CHROMIUM_PATH to use another); skipped, with
+    the reason, where either is missing."""
+    # Playwright's sync API runs an event loop in this thread; the test's own database calls
+    # are still plain synchronous ones.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    path = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+    if not Path(path).exists():
+        pytest.skip(f"no Chromium at {path} (make chromium installs Debian's)")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=path, headless=True)
+        yield browser
+        browser.close()
 
 
 @pytest.fixture

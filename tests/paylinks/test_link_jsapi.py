@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
-from pathlib import Path
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import django
@@ -24,8 +22,6 @@ from zhifu.providers.wechatpay_config import check_settings, oauth_conf, sandbox
 from zhifu.sandbox.accounts import BUYER_PASSWORD
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
 
 def _with_oauth(sb, settings, secret: str = "zhifu-sandbox") -> None:
@@ -293,18 +289,6 @@ def test_the_oauth_setting_is_checked():
         if m.id == "zhifu.E023"
     )
     assert '["OAUTH"]["API_URL"]' in message.msg
-
-
-@pytest.fixture
-def chromium(monkeypatch):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM} (make chromium installs Debian's)")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield browser
-        browser.close()
 
 
 @pytest.mark.e2e
