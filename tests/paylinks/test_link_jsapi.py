@@ -84,7 +84,7 @@ def test_in_wechat_jsapi_is_offered_first_only_when_oauth_is_configured(
     browser = _browser(live_server, WECHAT)
     assert _offered(browser.get(link.get_absolute_url())) == ["wechat_native"]
     # choosing JSAPI anyway (a stale page) is refused, not started
-    refused = _choose_blind(browser, link, "wechat_jsapi")
+    refused = _choose(browser, link, "wechat_jsapi", offered=False)
     assert refused.status_code == 400 and 'data-code="invalid_channel"' in refused.text
     _with_oauth(sb, settings, secret="")  # an empty APP_SECRET: OAuth is not configured
     assert oauth_conf() is None
@@ -100,16 +100,6 @@ def test_in_wechat_jsapi_is_offered_first_only_when_oauth_is_configured(
         "wechat_native",
     ]
     assert PaymentAttempt.objects.filter(order=link.order).count() == 0
-
-
-def _choose_blind(browser: httpx.Client, link, channel: str) -> httpx.Response:
-    page = browser.get(link.get_absolute_url())
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
-    return browser.post(
-        f"{link.get_absolute_url()}pay/",
-        data={"channel": channel, "csrfmiddlewaretoken": token},
-        headers={"Referer": f"{browser.base_url}{link.get_absolute_url()}"},
-    )
 
 
 def test_a_link_is_paid_by_jsapi_after_wechats_oauth_once(

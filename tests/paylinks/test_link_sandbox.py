@@ -27,10 +27,13 @@ def _browser(live_server, ua: str) -> httpx.Client:
     return httpx.Client(base_url=live_server.url, headers={"User-Agent": ua}, timeout=15)
 
 
-def _choose(browser: httpx.Client, link, channel: str) -> httpx.Response:
+def _choose(browser: httpx.Client, link, channel: str, *, offered: bool = True) -> httpx.Response:
+    """POST the link page's form with ``channel`` (``offered=False``: one the page does not offer,
+    as a forged form would)."""
     page = browser.get(link.get_absolute_url())
     assert page.status_code == 200, page.text[:500]
-    assert f'data-channel="{channel}"' in page.text
+    if offered:
+        assert f'data-channel="{channel}"' in page.text
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
     return browser.post(
         f"{link.get_absolute_url()}pay/",
